@@ -1,0 +1,42 @@
+# Heliograph: `make run` serves the demo page, `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# The test suite runs against the real PostgreSQL and Redis on their standard ports.
+TEST_ENV := \
+	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/heliograph} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
+	SECRET_KEY=test-only-secret-key STATIC_MANIFEST=false SECURE_COOKIES=false
+
+.PHONY: run test lint venv dev-venv clean
+
+$(BIN)/.runtime: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(BIN)/.runtime
+dev-venv: $(BIN)/.dev
+
+run: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" bin/run
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: dev-venv
+	bin/ensure-services
+	$(MAKE) --no-print-directory lint
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,249 @@
+"""The Statuspage public API v2 bodies, field for field.
+
+Plain functions rather than DRF serializers: these bodies are read-only, have a fixed
+shape, and are built from a handful of prefetched queries (see ``PublicState``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Max, Prefetch
+
+from incidents.models import Component, Incident, IncidentUpdate, Page
+from incidents.status import PageStatus, page_status
+
+RECENT_LIMIT = 50
+AFFECTED_KEYS = ("code", "name", "old_status", "new_status")
+Body = dict[str, Any]
+
+
+def timestamp(value: dt.datetime | None, tz: zoneinfo.ZoneInfo) -> str | None:
+    """ISO-8601 with milliseconds in the page's time zone; ``Z`` for UTC."""
+    if value is None:
+        return None
+    text = value.astimezone(tz).isoformat(timespec="milliseconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def component_tree(
+    components: list[Component],
+) -> list[tuple[Component, list[Component]]]:
+    """Top-level components and groups by position, each group with its children."""
+    children: dict[int, list[Component]] = {}
+    for component in components:
+        if component.group_id is not None:
+            children.setdefault(component.group_id, []).append(component)
+    key = lambda component: (component.position, component.pk)  # noqa: E731
+    top = sorted((c for c in components if c.group_id is None), key=key)
+    return [(parent, sorted(children.get(parent.pk, []), key=key)) for parent in top]
+
+
+def _incident_queryset() -> Any:
+    return Incident.objects.prefetch_related(
+        Prefetch(
+            "updates",
+            queryset=IncidentUpdate.objects.order_by("-display_at", "-id"),
+        ),
+        Prefetch("components", queryset=Component.objects.live()),
+    )
+
+
+@dataclass
+class PublicState:
+    """Everything the public page and API show, loaded in a fixed number of queries."""
+
+    page: Page
+    components: list[Component]
+    unresolved: list[Incident] = field(default_factory=list)
+    upcoming: list[Incident] = field(default_factory=list)
+    active: list[Incident] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> PublicState:
+        incidents = _incident_queryset()
+        return cls(
+            page=Page.get(),
+            components=list(Component.objects.live()),
+            unresolved=list(incidents.unresolved()),
+            upcoming=list(incidents.upcoming().order_by("scheduled_for", "id")),
+            active=list(incidents.active().order_by("scheduled_for", "id")),
+        )
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return self.page.tzinfo
+
+    @property
+    def status(self) -> PageStatus:
+        return page_status(
+            component_statuses=[c.status for c in self.components if not c.is_group],
+            unresolved_impacts=[incident.impact for incident in self.unresolved],
+            maintenance_in_progress=bool(self.active),
+        )
+
+    def updated_at(self) -> dt.datetime:
+        latest = [self.page.updated_at]
+        latest += [component.updated_at for component in self.components]
+        newest_incident = Incident.objects.aggregate(newest=Max("updated_at"))["newest"]
+        if newest_incident is not None:
+            latest.append(newest_incident)
+        return max(latest)
+
+    def ordered_components(self) -> list[Component]:
+        ordered = []
+        for parent, children in component_tree(self.components):
+            ordered.append(parent)
+            ordered.extend(children)
+        return ordered
+
+
+class V2:
+    """Builds each v2 body for one ``PublicState``."""
+
+    def __init__(self, state: PublicState) -> None:
+        self.state = state
+        self.tz = state.tz
+        self.page_id = state.page.public_id
+        self.public_ids = {c.pk: c.public_id for c in state.components}
+        self.children: dict[int, list[str]] = {}
+        for _parent, children in component_tree(state.components):
+            for child in children:
+                self.children.setdefault(child.group_id, []).append(child.public_id)
+
+    def page(self) -> Body:
+        page = self.state.page
+        return {
+            "id": page.public_id,
+            "name": page.name,
+            "url": page.url,
+            "time_zone": page.time_zone,
+            "updated_at": timestamp(self.state.updated_at(), self.tz),
+        }
+
+    def status(self) -> Body:
+        status = self.state.status
+        return {"indicator": status.indicator, "description": status.description}
+
+    def component(self, component: Component) -> Body:
+        body: Body = {
+            "id": component.public_id,
+            "name": component.name,
+            "status": component.status,
+            "created_at": timestamp(component.created_at, self.tz),
+            "updated_at": timestamp(component.updated_at, self.tz),
+            "position": component.position,
+            "description": component.description or None,
+            "showcase": component.showcase,
+            "start_date": component.start_date.isoformat()
+            if component.start_date
+            else None,
+            "group_id": self.public_ids.get(component.group_id)
+            if component.group_id
+            else None,
+            "page_id": self.page_id,
+            "group": component.is_group,
+            "only_show_if_degraded": component.only_show_if_degraded,
+        }
+        if component.is_group:
+            body["components"] = self.children.get(component.pk, [])
+        return body
+
+    def incident_update(self, update: IncidentUpdate, incident: Incident) -> Body:
+        return {
+            "id": update.public_id,
+            "status": update.status,
+            "body": update.body,
+            "incident_id": incident.public_id,
+            "created_at": timestamp(update.created_at, self.tz),
+            "updated_at": timestamp(update.updated_at, self.tz),
+            "display_at": timestamp(update.display_at, self.tz),
+            "affected_components": [
+                {key: entry[key] for key in AFFECTED_KEYS}
+                for entry in update.affected_components
+            ]
+            if update.affected_components
+            else None,
+            "deliver_notifications": update.deliver_notifications,
+            "custom_tweet": None,
+            "tweet_id": None,
+        }
+
+    def incident(self, incident: Incident) -> Body:
+        body: Body = {
+            "id": incident.public_id,
+            "name": incident.name,
+            "status": incident.status,
+            "created_at": timestamp(incident.created_at, self.tz),
+            "updated_at": timestamp(incident.updated_at, self.tz),
+            "monitoring_at": timestamp(incident.monitoring_at, self.tz),
+            "resolved_at": timestamp(incident.resolved_at, self.tz),
+            "impact": incident.impact,
+            "shortlink": incident.shortlink(self.state.page.url),
+            "started_at": timestamp(incident.started_at, self.tz),
+            "page_id": self.page_id,
+            "incident_updates": [
+                self.incident_update(update, incident)
+                for update in incident.updates.all()
+            ],
+            "components": [
+                self.component(component)
+                for component in sorted(
+                    incident.components.all(), key=lambda c: (c.position, c.pk)
+                )
+            ],
+        }
+        if incident.is_maintenance:
+            body["scheduled_for"] = timestamp(incident.scheduled_for, self.tz)
+            body["scheduled_until"] = timestamp(incident.scheduled_until, self.tz)
+        return body
+
+    # The eight endpoint bodies ------------------------------------------------------
+
+    def summary(self) -> Body:
+        maintenances = sorted(
+            self.state.active + self.state.upcoming,
+            key=lambda m: (m.scheduled_for, m.pk),
+        )
+        return {
+            "page": self.page(),
+            "status": self.status(),
+            "components": [self.component(c) for c in self.state.ordered_components()],
+            "incidents": [self.incident(i) for i in self.state.unresolved],
+            "scheduled_maintenances": [self.incident(m) for m in maintenances],
+        }
+
+    def status_body(self) -> Body:
+        return {"page": self.page(), "status": self.status()}
+
+    def components(self) -> Body:
+        return {
+            "page": self.page(),
+            "components": [self.component(c) for c in self.state.ordered_components()],
+        }
+
+    def incidents(self, which: str) -> Body:
+        queryset = _incident_queryset()
+        if which == "unresolved":
+            incidents = self.state.unresolved
+        else:
+            incidents = list(queryset.incidents()[:RECENT_LIMIT])
+        return {"page": self.page(), "incidents": [self.incident(i) for i in incidents]}
+
+    def scheduled_maintenances(self, which: str) -> Body:
+        if which == "upcoming":
+            maintenances = self.state.upcoming
+        elif which == "active":
+            maintenances = self.state.active
+        else:
+            queryset = _incident_queryset().maintenances()
+            maintenances = list(
+                queryset.order_by("-scheduled_for", "-id")[:RECENT_LIMIT]
+            )
+        return {
+            "page": self.page(),
+            "scheduled_maintenances": [self.incident(m) for m in maintenances],
+        }

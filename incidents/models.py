@@ -1,0 +1,353 @@
+"""The status model, in Statuspage's vocabulary.
+
+Rows are changed only through ``incidents.services``; the rules here concern one row.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_public_id() -> str:
+    """Twelve characters of ``[a-z0-9]``, as Statuspage's ids."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(12))
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"'{value}' is not an IANA time zone name (for example Europe/Berlin)."
+        )
+
+
+class ComponentStatus(models.TextChoices):
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+# How bad each status is, for "the worst of" (a group, a page). Maintenance ranks above
+# operational and below every kind of failure.
+COMPONENT_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+def worst_status(statuses: list[str]) -> str:
+    if not statuses:
+        return ComponentStatus.OPERATIONAL
+    return max(statuses, key=lambda status: COMPONENT_SEVERITY[status])
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+    POSTMORTEM = "postmortem", "Postmortem"
+
+
+class MaintenanceStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    VERIFYING = "verifying", "Verifying"
+    COMPLETED = "completed", "Completed"
+
+
+UPDATE_STATUS_CHOICES = IncidentStatus.choices + MaintenanceStatus.choices
+OPEN_INCIDENT_STATUSES = (
+    IncidentStatus.INVESTIGATING,
+    IncidentStatus.IDENTIFIED,
+    IncidentStatus.MONITORING,
+)
+ACTIVE_MAINTENANCE_STATUSES = (
+    MaintenanceStatus.IN_PROGRESS,
+    MaintenanceStatus.VERIFYING,
+)
+
+
+class Impact(models.TextChoices):
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+IMPACT_SEVERITY = {
+    Impact.NONE: 0,
+    Impact.MAINTENANCE: 0,
+    Impact.MINOR: 1,
+    Impact.MAJOR: 2,
+    Impact.CRITICAL: 3,
+}
+
+
+class Page(models.Model):
+    """The one status page of this install (row id 1)."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    name = models.CharField(max_length=100, default="Status")
+    url = models.URLField(
+        blank=True, help_text="Public address of this page, used in links and feeds."
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    description = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "page settings"
+        verbose_name_plural = "page settings"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def get(cls) -> Page:
+        page, _ = cls.objects.get_or_create(pk=1)
+        return page
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class ComponentQuerySet(models.QuerySet["Component"]):
+    def live(self) -> ComponentQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class Component(models.Model):
+    """A part of the product, or a group of them (``is_group``), as Statuspage has it.
+
+    A group's status is derived from its children and stored so reads stay cheap.
+    Deleting is soft (``deleted_at``) so history and past incidents keep their names.
+    """
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+    )
+    position = models.PositiveIntegerField(default=0)
+    is_group = models.BooleanField(default=False)
+    group = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        limit_choices_to={"is_group": True, "deleted_at__isnull": True},
+    )
+    showcase = models.BooleanField(default=True)
+    only_show_if_degraded = models.BooleanField(default=False)
+    start_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ComponentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("position", "id")
+        indexes = [models.Index(fields=("group", "position"))]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """ "Group - Component" for a child, as Statuspage names affected components."""
+        if self.group_id is not None and self.group is not None:
+            return f"{self.group.name} - {self.name}"
+        return self.name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_visible(self) -> bool:
+        if self.only_show_if_degraded:
+            return self.status != ComponentStatus.OPERATIONAL
+        return True
+
+
+class StatusSource(models.TextChoices):
+    STAFF = "staff", "Staff user"
+    API = "api", "API"
+    MAINTENANCE = "maintenance", "Scheduled maintenance"
+    PROBE = "probe", "Probe"
+    SYSTEM = "system", "System"
+
+
+class ComponentStatusChange(models.Model):
+    """One change of a component's status: the record behind uptime and audits."""
+
+    component = models.ForeignKey(
+        Component, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    old_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    new_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    source = models.CharField(max_length=16, choices=StatusSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    incident = models.ForeignKey(
+        "Incident", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=("component", "created_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_status} -> {self.new_status}"
+
+
+class IncidentKind(models.TextChoices):
+    INCIDENT = "incident", "Incident"
+    MAINTENANCE = "maintenance", "Scheduled maintenance"
+
+
+class Origin(models.TextChoices):
+    STAFF = "staff", "Staff"
+    AUTOMATIC = "automatic", "Automatic"
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def incidents(self) -> IncidentQuerySet:
+        return self.filter(kind=IncidentKind.INCIDENT)
+
+    def maintenances(self) -> IncidentQuerySet:
+        return self.filter(kind=IncidentKind.MAINTENANCE)
+
+    def unresolved(self) -> IncidentQuerySet:
+        return self.incidents().filter(status__in=OPEN_INCIDENT_STATUSES)
+
+    def upcoming(self) -> IncidentQuerySet:
+        return self.maintenances().filter(status=MaintenanceStatus.SCHEDULED)
+
+    def active(self) -> IncidentQuerySet:
+        return self.maintenances().filter(status__in=ACTIVE_MAINTENANCE_STATUSES)
+
+
+class Incident(models.Model):
+    """An incident or a scheduled maintenance (``kind``): one object, as Statuspage."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    kind = models.CharField(
+        max_length=12, choices=IncidentKind.choices, default=IncidentKind.INCIDENT
+    )
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=UPDATE_STATUS_CHOICES)
+    impact = models.CharField(
+        max_length=12, choices=Impact.choices, default=Impact.NONE
+    )
+    impact_override = models.CharField(
+        max_length=12,
+        choices=Impact.choices,
+        blank=True,
+        help_text="Leave empty to compute the impact from the affected components.",
+    )
+    origin = models.CharField(
+        max_length=12, choices=Origin.choices, default=Origin.STAFF
+    )
+    components = models.ManyToManyField(Component, blank=True, related_name="incidents")
+    started_at = models.DateTimeField(default=timezone.now)
+    monitoring_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_until = models.DateTimeField(null=True, blank=True)
+    auto_start = models.BooleanField(
+        default=False,
+        help_text="Start at the scheduled time: components go under maintenance.",
+    )
+    auto_complete = models.BooleanField(
+        default=False,
+        help_text="Complete at the scheduled end: components return to operational.",
+    )
+    postmortem_body = models.TextField(blank=True)
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes = [
+            models.Index(fields=("kind", "status")),
+            models.Index(fields=("kind", "started_at")),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == IncidentKind.MAINTENANCE
+
+    @property
+    def is_open(self) -> bool:
+        if self.is_maintenance:
+            return self.status != MaintenanceStatus.COMPLETED
+        return self.status in OPEN_INCIDENT_STATUSES
+
+    @property
+    def allowed_statuses(self) -> list[str]:
+        kind_statuses = MaintenanceStatus if self.is_maintenance else IncidentStatus
+        return [choice.value for choice in kind_statuses]
+
+    def shortlink(self, page_url: str) -> str:
+        return f"{page_url.rstrip('/')}/incidents/{self.public_id}"
+
+
+class IncidentUpdate(models.Model):
+    """One entry of an incident's timeline.
+
+    ``affected_components`` keeps what the update changed, as Statuspage publishes it:
+    ``[{"code", "name", "old_status", "new_status"}]`` or null.
+    """
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="updates"
+    )
+    status = models.CharField(max_length=16, choices=UPDATE_STATUS_CHOICES)
+    body = models.TextField(blank=True)
+    display_at = models.DateTimeField(default=timezone.now)
+    deliver_notifications = models.BooleanField(default=True)
+    affected_components = models.JSONField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-display_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.status}"
