@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Max, Prefetch
@@ -52,26 +52,31 @@ def _incident_queryset() -> Any:
     )
 
 
-@dataclass
 class PublicState:
-    """Everything the public page and API show, loaded in a fixed number of queries."""
+    """Everything the public page and API show, each part loaded once when first used.
 
-    page: Page
-    components: list[Component]
-    unresolved: list[Incident] = field(default_factory=list)
-    upcoming: list[Incident] = field(default_factory=list)
-    active: list[Incident] = field(default_factory=list)
+    Every part is a fixed number of queries, whatever the number of rows.
+    """
+
+    def __init__(self, page: Page, components: list[Component]) -> None:
+        self.page = page
+        self.components = components
 
     @classmethod
     def load(cls) -> PublicState:
-        incidents = _incident_queryset()
-        return cls(
-            page=Page.get(),
-            components=list(Component.objects.live()),
-            unresolved=list(incidents.unresolved()),
-            upcoming=list(incidents.upcoming().order_by("scheduled_for", "id")),
-            active=list(incidents.active().order_by("scheduled_for", "id")),
-        )
+        return cls(page=Page.get(), components=list(Component.objects.live()))
+
+    @cached_property
+    def unresolved(self) -> list[Incident]:
+        return list(_incident_queryset().unresolved())
+
+    @cached_property
+    def upcoming(self) -> list[Incident]:
+        return list(_incident_queryset().upcoming().order_by("scheduled_for", "id"))
+
+    @cached_property
+    def active(self) -> list[Incident]:
+        return list(_incident_queryset().active().order_by("scheduled_for", "id"))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
