@@ -1,0 +1,79 @@
+"""The settings helpers refuse malformed values with a message that says what to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from statuspage import settings as heliograph_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_reads_booleans_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELIOGRAPH_FLAG", "yes")
+    assert heliograph_settings.env_bool("HELIOGRAPH_FLAG", False) is True
+    monkeypatch.setenv("HELIOGRAPH_FLAG", "off")
+    assert heliograph_settings.env_bool("HELIOGRAPH_FLAG", True) is False
+    monkeypatch.setenv("HELIOGRAPH_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="HELIOGRAPH_FLAG='maybe'"):
+        heliograph_settings.env_bool("HELIOGRAPH_FLAG", False)
+
+
+def test_it_reads_integers_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELIOGRAPH_NUMBER", "12")
+    assert heliograph_settings.env_int("HELIOGRAPH_NUMBER", 1) == 12
+    monkeypatch.setenv("HELIOGRAPH_NUMBER", "twelve")
+    with pytest.raises(ImproperlyConfigured, match="expected a whole number"):
+        heliograph_settings.env_int("HELIOGRAPH_NUMBER", 1)
+
+
+def test_it_reads_secrets_from_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-a-file\n")
+    monkeypatch.setenv("HELIOGRAPH_SECRET_FILE", str(secret))
+    assert heliograph_settings.env_str("HELIOGRAPH_SECRET") == "from-a-file"
+    monkeypatch.setenv("HELIOGRAPH_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ImproperlyConfigured, match="cannot read"):
+        heliograph_settings.env_str("HELIOGRAPH_SECRET")
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_requires_a_secret_key_outside_debug() -> None:
+    result = _manage("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required unless DEBUG=true" in result.stderr
+
+
+def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
+        SECURE_COOKIES="true",
+        SECURE_SSL_REDIRECT="true",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_PRELOAD="true",
+        STATIC_MANIFEST="true",
+    )
+    assert result.returncode == 0, result.stderr
