@@ -139,7 +139,7 @@ def component_update(*, component: Component, **fields: Any) -> Component:
             f"These fields cannot be changed here: {', '.join(sorted(unknown))}."
         )
     _refuse_deleted(component)
-    old_group = component.group
+    old_group = Component.objects.get(pk=component.pk).group
     if "group" in fields:
         _check_group(group=fields["group"], is_group=component.is_group)
         if fields["group"] != old_group and "position" not in fields:
@@ -147,7 +147,8 @@ def component_update(*, component: Component, **fields: Any) -> Component:
     for name, value in fields.items():
         setattr(component, name, value)
     component.full_clean()
-    component.save()
+    # Only the edited fields: the caller's copy may hold a status that has since moved.
+    component.save(update_fields=[*fields, "updated_at"])
     for group in {old_group, component.group} - {None}:
         _group_refresh(group)
     return component
@@ -240,11 +241,18 @@ def component_set_status(
 
 
 def _group_refresh(group: Component) -> None:
-    children = group.children.live().values_list("status", flat=True)
+    """Store the worst status of the group's live children.
+
+    The caller's ``group`` may be a stale copy, so compare and write against the row,
+    locked first so two children changing at once cannot each miss the other.
+    """
+    stored = Component.objects.select_for_update().get(pk=group.pk)
+    children = stored.children.live().values_list("status", flat=True)
     status = worst_status(list(children))
-    if group.status != status:
-        group.status = status
-        group.save(update_fields=["status", "updated_at"])
+    if stored.status != status:
+        stored.status = status
+        stored.save(update_fields=["status", "updated_at"])
+    group.status = status
 
 
 # Incidents and maintenance ------------------------------------------------------------
