@@ -39,7 +39,7 @@ class ComponentStatus(models.TextChoices):
 
 # How bad each status is, for "the worst of" (a group, a page). Maintenance ranks above
 # operational and below every kind of failure.
-COMPONENT_SEVERITY = {
+COMPONENT_SEVERITY: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,
     ComponentStatus.UNDER_MAINTENANCE: 1,
     ComponentStatus.DEGRADED_PERFORMANCE: 2,
@@ -89,7 +89,7 @@ class Impact(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance"
 
 
-IMPACT_SEVERITY = {
+IMPACT_SEVERITY: dict[str, int] = {
     Impact.NONE: 0,
     Impact.MAINTENANCE: 0,
     Impact.MINOR: 1,
@@ -138,7 +138,8 @@ class Component(models.Model):
     """A part of the product, or a group of them (``is_group``), as Statuspage has it.
 
     A group's status is derived from its children and stored so reads stay cheap.
-    Deleting is soft (``deleted_at``) so history and past incidents keep their names.
+    Deleting is soft (``deleted_at``): its status history stays, and past updates keep
+    its name in ``affected_components``, while pages and the API stop listing it.
     """
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)

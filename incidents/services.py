@@ -41,7 +41,7 @@ ComponentStatuses = Mapping[Component, str]
 # Back-dating an update is allowed; dating it in the future is not, beyond clock skew.
 FUTURE_TOLERANCE = dt.timedelta(minutes=1)
 
-_IMPACT_OF_STATUS = {
+_IMPACT_OF_STATUS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: Impact.NONE,
     ComponentStatus.UNDER_MAINTENANCE: Impact.NONE,
     ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
@@ -149,7 +149,7 @@ def component_update(*, component: Component, **fields: Any) -> Component:
     component.full_clean()
     # Only the edited fields: the caller's copy may hold a status that has since moved.
     component.save(update_fields=[*fields, "updated_at"])
-    for group in {old_group, component.group} - {None}:
+    for group in {g for g in (old_group, component.group) if g is not None}:
         _group_refresh(group)
     return component
 
@@ -229,15 +229,20 @@ def component_set_status(
         old_status=component.status,
         new_status=status,
         source=source,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=_signed_in(actor),
         incident=incident,
         created_at=at or timezone.now(),
     )
     component.status = status
     component.save(update_fields=["status", "updated_at"])
-    if component.group_id is not None:
+    if component.group is not None:
         _group_refresh(component.group)
     return change
+
+
+def _signed_in(actor: User) -> Any:
+    """The user to record, or None for an anonymous or absent one."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def _group_refresh(group: Component) -> None:
@@ -400,8 +405,7 @@ def incident_post_update(
     for component, new_status in sorted(
         component_statuses.items(), key=lambda item: item[0].pk
     ):
-        old_status = Component.objects.get(pk=component.pk).status
-        component_set_status(
+        change = component_set_status(
             component=component,
             status=new_status,
             source=source,
@@ -412,7 +416,8 @@ def incident_post_update(
             {
                 "code": component.public_id,
                 "name": component.display_name,
-                "old_status": old_status,
+                # Read under the component's lock, so it agrees with the history.
+                "old_status": change.old_status if change else new_status,
                 "new_status": new_status,
             }
         )
@@ -428,7 +433,7 @@ def incident_post_update(
         display_at=at,
         deliver_notifications=deliver_notifications,
         affected_components=affected or None,
-        author=actor if getattr(actor, "pk", None) else None,
+        author=_signed_in(actor),
     )
 
 
@@ -598,7 +603,7 @@ def maintenance_advance(*, now: dt.datetime | None = None) -> list[IncidentUpdat
     return updates
 
 
-_AUTOMATIC_BODY = {
+_AUTOMATIC_BODY: dict[str, str] = {
     MaintenanceStatus.IN_PROGRESS: "Scheduled maintenance is currently in progress.",
     MaintenanceStatus.COMPLETED: "The scheduled maintenance has been completed.",
 }

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from .api.serializers import PublicState, _incident_queryset, component_tree
+from .api.serializers import PublicState, component_tree, incident_queryset
 from .models import Component, Incident, IncidentKind, MaintenanceStatus, Page
 
 MONTHS_PER_PAGE = 3
@@ -59,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    incident = get_object_or_404(_incident_queryset(), public_id=public_id)
+    incident = get_object_or_404(incident_queryset(), public_id=public_id)
     groups = Component.objects.filter(is_group=True)
     [shown] = _shown([incident], _group_names(groups))
     return render(request, "public/incident.html", {"page": Page.get(), "shown": shown})
@@ -155,7 +155,7 @@ def _incidents_by_month(
     """The incidents that began in ``months`` (newest first), in one query."""
     newest = months[0]
     after_newest = (newest[0] + 1, 1) if newest[1] == 12 else (newest[0], newest[1] + 1)
-    incidents = _incident_queryset().filter(
+    incidents = incident_queryset().filter(
         _past(),
         started_at__gte=_month_start(months[-1], tz),
         started_at__lt=_month_start(after_newest, tz),

@@ -13,7 +13,13 @@ from typing import Any
 
 from django.db.models import Max, Prefetch
 
-from incidents.models import Component, Incident, IncidentUpdate, Page
+from incidents.models import (
+    Component,
+    Incident,
+    IncidentQuerySet,
+    IncidentUpdate,
+    Page,
+)
 from incidents.status import PageStatus, page_status
 
 RECENT_LIMIT = 50
@@ -42,14 +48,13 @@ def component_tree(
     return [(parent, sorted(children.get(parent.pk, []), key=key)) for parent in top]
 
 
-def _incident_queryset() -> Any:
-    return Incident.objects.prefetch_related(
-        Prefetch(
-            "updates",
-            queryset=IncidentUpdate.objects.order_by("-display_at", "-id"),
-        ),
-        Prefetch("components", queryset=Component.objects.live()),
+def incident_queryset() -> IncidentQuerySet:
+    """Incidents with their updates (newest first) and live components prefetched."""
+    updates: Any = Prefetch(
+        "updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")
     )
+    components: Any = Prefetch("components", queryset=Component.objects.live())
+    return Incident.objects.prefetch_related(updates, components)
 
 
 class PublicState:
@@ -68,15 +73,15 @@ class PublicState:
 
     @cached_property
     def unresolved(self) -> list[Incident]:
-        return list(_incident_queryset().unresolved())
+        return list(incident_queryset().unresolved())
 
     @cached_property
     def upcoming(self) -> list[Incident]:
-        return list(_incident_queryset().upcoming().order_by("scheduled_for", "id"))
+        return list(incident_queryset().upcoming().order_by("scheduled_for", "id"))
 
     @cached_property
     def active(self) -> list[Incident]:
-        return list(_incident_queryset().active().order_by("scheduled_for", "id"))
+        return list(incident_queryset().active().order_by("scheduled_for", "id"))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -115,9 +120,8 @@ class V2:
         self.page_id = state.page.public_id
         self.public_ids = {c.pk: c.public_id for c in state.components}
         self.children: dict[int, list[str]] = {}
-        for _parent, children in component_tree(state.components):
-            for child in children:
-                self.children.setdefault(child.group_id, []).append(child.public_id)
+        for parent, children in component_tree(state.components):
+            self.children[parent.pk] = [child.public_id for child in children]
 
     def page(self) -> Body:
         page = self.state.page
@@ -231,7 +235,7 @@ class V2:
         }
 
     def incidents(self, which: str) -> Body:
-        queryset = _incident_queryset()
+        queryset = incident_queryset()
         if which == "unresolved":
             incidents = self.state.unresolved
         else:
@@ -244,7 +248,7 @@ class V2:
         elif which == "active":
             maintenances = self.state.active
         else:
-            queryset = _incident_queryset().maintenances()
+            queryset = incident_queryset().maintenances()
             maintenances = list(
                 queryset.order_by("-scheduled_for", "-id")[:RECENT_LIMIT]
             )
