@@ -162,6 +162,11 @@ class Component(models.Model):
     )
     showcase = models.BooleanField(default=True)
     only_show_if_degraded = models.BooleanField(default=False)
+    pinned = models.BooleanField(
+        default=False,
+        help_text="Keep the status set by hand: probes keep recording but do not "
+        "change it until the pin is cleared.",
+    )
     start_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -282,15 +287,24 @@ class Incident(models.Model):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     scheduled_until = models.DateTimeField(null=True, blank=True)
     auto_start = models.BooleanField(
-        default=False,
+        default=True,
         help_text="Start at the scheduled time: components go under maintenance.",
     )
     auto_complete = models.BooleanField(
-        default=False,
+        default=True,
         help_text="Complete at the scheduled end: components return to operational.",
     )
     postmortem_body = models.TextField(blank=True)
     postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    automation_stopped = models.BooleanField(
+        default=False,
+        help_text="Staff took over this automatic incident: automation no longer "
+        "posts to it.",
+    )
+    hold_auto_resolve = models.BooleanField(
+        default=False,
+        help_text="Keep this automatic incident open after its components recover.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -309,6 +323,11 @@ class Incident(models.Model):
     @property
     def is_maintenance(self) -> bool:
         return self.kind == IncidentKind.MAINTENANCE
+
+    @property
+    def is_automated(self) -> bool:
+        """Opened by the probes and still run by them (no staff takeover)."""
+        return self.origin == Origin.AUTOMATIC and not self.automation_stopped
 
     @property
     def is_open(self) -> bool:
