@@ -211,7 +211,7 @@ def test_it_posts_nothing_for_a_maintenance_another_run_already_moved() -> None:
     maintenance = schedule()
     services.maintenance_advance(now=START)
 
-    late = services._maintenance_move(maintenance.pk, "in_progress", START)
+    late = services.maintenance._maintenance_move(maintenance.pk, "in_progress", START)
 
     assert late == []
     assert maintenance.updates.count() == 2

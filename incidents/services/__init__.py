@@ -1,0 +1,43 @@
+"""Every write to the status model goes through these functions.
+
+The console, the management commands, the probes and the API all call them, so a
+status can only change in one way. Each refuses bad input with a ``ValidationError``
+whose message says what is wrong, keyed by the field.
+"""
+
+from .components import (
+    component_create,
+    component_delete,
+    component_pin,
+    component_set_status,
+    component_update,
+    components_reorder,
+)
+from .incidents import (
+    impact_of,
+    incident_create,
+    incident_delete,
+    incident_edit,
+    incident_post_update,
+    incident_publish_postmortem,
+)
+from .maintenance import maintenance_advance, maintenance_schedule
+from .page import page_update
+
+__all__ = [
+    "component_create",
+    "component_delete",
+    "component_pin",
+    "component_set_status",
+    "component_update",
+    "components_reorder",
+    "impact_of",
+    "incident_create",
+    "incident_delete",
+    "incident_edit",
+    "incident_post_update",
+    "incident_publish_postmortem",
+    "maintenance_advance",
+    "maintenance_schedule",
+    "page_update",
+]

@@ -1,0 +1,125 @@
+"""Scheduled maintenance: schedule it, and start and complete it on time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentKind,
+    IncidentUpdate,
+    MaintenanceStatus,
+    StatusSource,
+)
+
+from .components import User
+from .incidents import (
+    MAINTENANCE_ORDER,
+    _check_component_statuses,
+    incident_post_update,
+)
+
+
+@transaction.atomic
+def maintenance_schedule(
+    *,
+    name: str,
+    scheduled_for: dt.datetime,
+    scheduled_until: dt.datetime,
+    components: Iterable[Component] = (),
+    body: str = "",
+    auto_start: bool = True,
+    auto_complete: bool = True,
+    deliver_notifications: bool = True,
+    actor: User = None,
+) -> Incident:
+    if scheduled_until <= scheduled_for:
+        raise ValidationError(
+            {"scheduled_until": "The maintenance must end after it starts."}
+        )
+    components = list(components)
+    _check_component_statuses(
+        {component: ComponentStatus.UNDER_MAINTENANCE for component in components}
+    )
+    maintenance = Incident(
+        kind=IncidentKind.MAINTENANCE,
+        name=name.strip(),
+        status=MaintenanceStatus.SCHEDULED,
+        impact=Impact.MAINTENANCE,
+        started_at=scheduled_for,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+        auto_start=auto_start,
+        auto_complete=auto_complete,
+    )
+    maintenance.full_clean()
+    maintenance.save()
+    maintenance.components.set(components)
+    incident_post_update(
+        incident=maintenance,
+        status=MaintenanceStatus.SCHEDULED,
+        body=body,
+        component_statuses={},
+        deliver_notifications=deliver_notifications,
+        actor=actor,
+    )
+    maintenance.refresh_from_db()
+    return maintenance
+
+
+def maintenance_advance(*, now: dt.datetime | None = None) -> list[IncidentUpdate]:
+    """Start and complete the maintenances whose time has come (periodic job).
+
+    Safe to run from two places at once: each maintenance is locked and re-checked.
+    """
+    now = now or timezone.now()
+    due_start = Incident.objects.upcoming().filter(
+        auto_start=True, scheduled_for__lte=now
+    )
+    due_end = Incident.objects.maintenances().filter(
+        auto_complete=True,
+        status__in=(MaintenanceStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES),
+        scheduled_until__lte=now,
+    )
+    updates = []
+    for pk in due_start.values_list("pk", flat=True):
+        updates += _maintenance_move(pk, MaintenanceStatus.IN_PROGRESS, now)
+    for pk in due_end.values_list("pk", flat=True):
+        updates += _maintenance_move(pk, MaintenanceStatus.COMPLETED, now)
+    return updates
+
+
+_AUTOMATIC_BODY: dict[str, str] = {
+    MaintenanceStatus.IN_PROGRESS: "Scheduled maintenance is currently in progress.",
+    MaintenanceStatus.COMPLETED: "The scheduled maintenance has been completed.",
+}
+
+
+@transaction.atomic
+def _maintenance_move(pk: int, status: str, now: dt.datetime) -> list[IncidentUpdate]:
+    maintenance = (
+        Incident.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+    )
+    if maintenance is None:
+        return []
+    order = MAINTENANCE_ORDER
+    if order.index(maintenance.status) >= order.index(status):
+        return []  # another run got there first
+    return [
+        incident_post_update(
+            incident=maintenance,
+            status=status,
+            body=_AUTOMATIC_BODY[status],
+            display_at=min(now, timezone.now()),
+            source=StatusSource.MAINTENANCE,
+        )
+    ]
