@@ -1,0 +1,287 @@
+"""Components, groups and the page settings in the console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .. import services
+from ..forms import ComponentForm
+from ..models import Component, ComponentStatus, Page, StatusSource
+from .base import ServiceAdmin, staff_member
+
+CREATE_FIELDS = (
+    "name",
+    "description",
+    "is_group",
+    "group",
+    "position",
+    "showcase",
+    "only_show_if_degraded",
+    "start_date",
+    "status",
+)
+EDIT_FIELDS = set(CREATE_FIELDS) - {"is_group", "status"}
+HISTORY_LENGTH = 10
+
+Action = Callable[[Any, HttpRequest, QuerySet[Component]], None]
+
+
+def _status_action(status: ComponentStatus) -> Action:
+    def action(
+        modeladmin: ComponentAdmin, request: HttpRequest, queryset: QuerySet[Component]
+    ) -> None:
+        modeladmin.set_status(request, queryset, status)
+
+    action.__name__ = f"set_{status.value}"
+    return admin.action(description=f"Set status: {status.label}")(action)
+
+
+def _moved(siblings: list[Component], selected: set[int]) -> list[Component]:
+    """Each selected component swaps with the unselected one just before it."""
+    order = list(siblings)
+    for index in range(1, len(order)):
+        if order[index].pk in selected and order[index - 1].pk not in selected:
+            order[index - 1], order[index] = order[index], order[index - 1]
+    return order
+
+
+@admin.register(Component)
+class ComponentAdmin(ServiceAdmin):
+    form = ComponentForm
+    list_display = ("tree_name", "status", "pinned", "group", "position", "showcase")
+    list_display_links = ("tree_name",)
+    list_editable = ("position",)
+    list_filter = ("status", "is_group")
+    search_fields = ("name",)
+    actions = [
+        *(_status_action(status) for status in ComponentStatus),
+        "move_up",
+        "move_down",
+        "delete_components",
+    ]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "description",
+                    "is_group",
+                    "group",
+                    "status",
+                    "pinned",
+                )
+            },
+        ),
+        (
+            "Display",
+            {"fields": ("position", "showcase", "only_show_if_degraded", "start_date")},
+        ),
+        ("History", {"fields": ("status_history",)}),
+    )
+    # The page's own order: each group followed by its components.
+    # The admin takes expressions here; django-stubs types it as field names only.
+    ordering = (  # type: ignore[assignment]
+        Coalesce("group__position", "position").asc(),
+        Coalesce("group_id", "id").asc(),
+        F("is_group").desc(),
+        "position",
+        "id",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Component]:
+        return Component.objects.live().select_related("group")
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Component | None = None
+    ) -> tuple[str, ...]:
+        if obj is None:
+            return ("status_history",)
+        if obj.is_group:  # a group's status follows its components
+            return ("is_group", "status", "pinned", "status_history")
+        return ("is_group", "status_history")
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a soft delete has its own action
+        return actions
+
+    @admin.display(description="Name")
+    def tree_name(self, component: Component) -> SafeString:
+        if component.is_group:
+            return format_html("<strong>{}</strong> (group)", component.name)
+        if component.group_id is not None:
+            return format_html("&emsp;{}", component.name)
+        return format_html("{}", component.name)
+
+    @admin.display(description="Recent status changes")
+    def status_history(self, component: Component) -> SafeString | str:
+        changes = component.status_changes.select_related("actor")[:HISTORY_LENGTH]
+        if not changes:
+            return "-"
+        lines = format_html_join(
+            "",
+            "<li>{}: {} &rarr; {} ({}{})</li>",
+            (
+                (
+                    timezone.localtime(change.created_at).strftime("%Y-%m-%d %H:%M"),
+                    change.get_old_status_display(),
+                    change.get_new_status_display(),
+                    change.get_source_display(),
+                    f", {change.actor}" if change.actor else "",
+                )
+                for change in changes
+            ),
+        )
+        return format_html("<ul>{}</ul>", lines)
+
+    def save_model(
+        self, request: HttpRequest, obj: Component, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if not change:
+            fields = {name: data[name] for name in CREATE_FIELDS if name in data}
+            created = services.component_create(**fields)
+            if data.get("pinned"):
+                services.component_pin(component=created, pinned=True)
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            obj._state.adding = False
+            return
+        component = Component.objects.get(pk=obj.pk)
+        edited = {name: data[name] for name in form.changed_data if name in EDIT_FIELDS}
+        if edited:
+            services.component_update(component=component, **edited)
+        if "status" in form.changed_data:
+            services.component_set_status(
+                component=component,
+                status=data["status"],
+                source=StatusSource.STAFF,
+                actor=staff_member(request),
+            )
+        if "pinned" in form.changed_data:
+            services.component_pin(component=component, pinned=data["pinned"])
+
+    def delete_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as refusal:
+            self.show_refusal(request, refusal)
+            return redirect("admin:incidents_component_change", object_id)
+
+    def delete_model(self, request: HttpRequest, obj: Component) -> None:
+        services.component_delete(component=obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # A soft delete takes nothing else with it, whatever points at the component.
+        names = [str(component) for component in objs]
+        return names, {"components": len(names)}, set(), []
+
+    def set_status(
+        self, request: HttpRequest, queryset: QuerySet[Component], status: str
+    ) -> None:
+        changed = 0
+        for component in queryset:
+            try:
+                services.component_set_status(
+                    component=component,
+                    status=status,
+                    source=StatusSource.STAFF,
+                    actor=staff_member(request),
+                )
+            except ValidationError as refusal:
+                self.show_refusal(request, refusal)
+                continue
+            changed += 1
+        label = ComponentStatus(status).label
+        self.message_user(request, f"Set {changed} component(s) to {label}.")
+
+    def show_refusal(self, request: HttpRequest, refusal: ValidationError) -> None:
+        for message in refusal.messages:
+            self.message_user(request, message, messages.ERROR)
+
+    @admin.action(description="Move up")
+    def move_up(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
+        self._reorder(queryset, upwards=True)
+
+    @admin.action(description="Move down")
+    def move_down(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
+        self._reorder(queryset, upwards=False)
+
+    def _reorder(self, queryset: QuerySet[Component], *, upwards: bool) -> None:
+        selected = {component.pk for component in queryset}
+        for group_id in {component.group_id for component in queryset}:
+            siblings = list(
+                Component.objects.live()
+                .filter(group_id=group_id)
+                .order_by("position", "id")
+            )
+            if not upwards:
+                siblings.reverse()
+            order = _moved(siblings, selected)
+            if not upwards:
+                order.reverse()
+            services.components_reorder(ordered=order)
+
+    @admin.action(description="Delete selected components")
+    def delete_components(
+        self, request: HttpRequest, queryset: QuerySet[Component]
+    ) -> None:
+        deleted = 0
+        # Children first, so a group selected with all its components can go too.
+        for component in sorted(queryset, key=lambda c: c.is_group):
+            try:
+                services.component_delete(component=component)
+            except ValidationError as refusal:
+                self.show_refusal(request, refusal)
+                continue
+            deleted += 1
+        self.message_user(request, f"Deleted {deleted} component(s).")
+
+
+@admin.register(Page)
+class PageAdmin(ServiceAdmin):
+    """The one page's settings: the list goes straight to the single row."""
+
+    fields = ("name", "url", "time_zone", "description")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Page | None = None
+    ) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        page = Page.get()
+        return HttpResponseRedirect(
+            reverse("admin:incidents_page_change", args=[page.pk])
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: Page, form: Any, change: bool
+    ) -> None:
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        services.page_update(page=Page.objects.get(pk=obj.pk), **fields)
