@@ -23,6 +23,7 @@ from .models import (
     Incident,
     IncidentStatus,
     MaintenanceStatus,
+    Origin,
 )
 
 NOT_AFFECTED = ""
@@ -263,14 +264,33 @@ class IncidentEditForm(ConsoleForm):
         choices=IMPACT_OVERRIDE_CHOICES, required=False, label="Impact"
     )
 
+    automation_stopped = forms.BooleanField(
+        required=False,
+        label="Taken over by staff",
+        help_text="The probes stop posting to this automatic incident.",
+    )
+    hold_auto_resolve = forms.BooleanField(
+        required=False,
+        label="Hold auto-resolve",
+        help_text="Keep it open after its components recover.",
+    )
+
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
-            {"name": incident.name, "impact_override": incident.impact_override},
+            {
+                "name": incident.name,
+                "impact_override": incident.impact_override,
+                "automation_stopped": incident.automation_stopped,
+                "hold_auto_resolve": incident.hold_auto_resolve,
+            },
         )
         super().__init__(*args, **kwargs)
         if incident.is_maintenance:
             del self.fields["impact_override"]  # a maintenance's impact is maintenance
+        if incident.origin != Origin.AUTOMATIC:
+            del self.fields["automation_stopped"]
+            del self.fields["hold_auto_resolve"]
 
 
 class PostmortemForm(ConsoleForm):

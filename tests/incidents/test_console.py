@@ -383,6 +383,31 @@ def test_it_edits_the_name_and_impact(admin_client: Client) -> None:
     assert (incident.name, incident.impact) == ("Errors", "critical")
 
 
+def test_it_lets_staff_take_over_an_automatic_incident(admin_client: Client) -> None:
+    incident = make_incident(name="API down", origin="automatic")
+    page = admin_client.get(change_url(incident)).content.decode()
+    assert "Taken over by staff" in page and "Hold auto-resolve" in page
+    data = {
+        "edit-name": "API down",
+        "edit-impact_override": "",
+        "edit-hold_auto_resolve": "on",
+        "edit-automation_stopped": "on",
+        "_action": "edit",
+    }
+
+    response = admin_client.post(change_url(incident), data)
+
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.hold_auto_resolve and incident.automation_stopped
+    assert not incident.is_automated
+
+
+def test_it_offers_no_takeover_for_a_staff_incident(admin_client: Client) -> None:
+    page = admin_client.get(change_url(make_incident())).content.decode()
+    assert "Taken over by staff" not in page
+
+
 def test_it_deletes_an_incident(admin_client: Client) -> None:
     incident = make_incident()
     delete = reverse("admin:incidents_incident_delete", args=[incident.pk])
