@@ -10,7 +10,7 @@ TEST_ENV := \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	SECRET_KEY=test-only-secret-key STATIC_MANIFEST=false SECURE_COOKIES=false
 
-.PHONY: run test lint venv dev-venv clean
+.PHONY: run test lint venv dev-venv clean demo-break demo-mend
 
 $(BIN)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ dev-venv: $(BIN)/.dev
 run: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" bin/run
 
+# Break or mend a path of the demo product while `make run` is running:
+#   make demo-break PART=login     (PART: login, web, api or all)
+demo-break demo-mend: venv
+	SECRET_KEY_FILE=var/secret_key $(BIN)/python manage.py demo $(@:demo-%=%) $(PART)
+
 lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=lint-only $(BIN)/mypy
 
 test: dev-venv
 	bin/ensure-services

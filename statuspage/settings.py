@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "incidents",
+    "probes",
 ]
 
 MIDDLEWARE = [
@@ -192,7 +193,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # Celery: the embedded default keeps the broker in files under var/, so a bare machine
 # needs no server; production sets CELERY_BROKER_URL=redis://...
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost//"
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     {
@@ -218,7 +219,36 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.maintenance_advance",
         "schedule": env_int("MAINTENANCE_ADVANCE_SECONDS", 30),
     },
+    "probes-dispatch": {
+        "task": "probes.tasks.probes_dispatch",
+        "schedule": env_int("PROBES_DISPATCH_SECONDS", 1),
+    },
+    "verdicts-enforce": {
+        "task": "probes.tasks.verdicts_enforce",
+        "schedule": env_int("VERDICTS_ENFORCE_SECONDS", 30),
+    },
+    "automatic-incidents-resolve": {
+        "task": "probes.tasks.automatic_incidents_resolve",
+        "schedule": env_int("AUTO_RESOLVE_CHECK_SECONDS", 15),
+    },
 }
+
+# Probes: each region is a queue "probes.<region>" with workers placed in that network.
+PROBE_REGIONS = env_list("PROBE_REGIONS", "local")
+PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 50)
+PROBE_CLAIM_LIMIT = env_int("PROBE_CLAIM_LIMIT", 5000)
+PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
+# A batch still queued after this long is dropped: its slot has passed.
+PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 60)
+# Journey credentials by name (PROBE_SECRET_<NAME>), read from the environment.
+PROBE_SECRETS = {
+    name.removeprefix("PROBE_SECRET_"): value
+    for name, value in os.environ.items()
+    if name.startswith("PROBE_SECRET_")
+}
+FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
+FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
+AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
 
 LOGGING = {
     "version": 1,

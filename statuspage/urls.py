@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("incidents.api.urls")),
+    path("", include("probes.urls")),
     path("", include("incidents.urls")),
 ]

@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from incidents import services
 from incidents.models import Component, Incident, Page
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = (
     os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 )
@@ -29,7 +36,11 @@ CHROMIUM_ARGS = [
 
 
 def make_page(**overrides: Any) -> Page:
-    fields = {"name": "Acme", "url": "https://status.acme.test", "time_zone": "UTC"}
+    fields: dict[str, Any] = {
+        "name": "Acme",
+        "url": "https://status.acme.test",
+        "time_zone": "UTC",
+    }
     fields.update(overrides)
     return services.page_update(**fields)
 
@@ -67,9 +78,13 @@ def make_maintenance(**overrides: Any) -> Incident:
     return services.maintenance_schedule(**fields)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium (Debian's) for the whole run, driven by Playwright."""
+    """A headless Chromium (Debian's) per test module, driven by Playwright.
+
+    Not per session: Playwright's sync API keeps an event loop running in this
+    thread while it is open, which would break later tests that run asyncio.
+    """
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the live server's
@@ -90,3 +105,58 @@ def page_in_browser(browser: Any) -> Iterator[Any]:
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+def worker_database_url() -> str:
+    """The URL of the database this test runs on: pytest-django's test database."""
+    db = settings.DATABASES["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql", "needs a server database"
+    user = quote(db.get("USER") or "", safe="")
+    password = quote(db.get("PASSWORD") or "", safe="")
+    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or "5432"
+    return f"postgres://{credentials}{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start real Celery workers on the real broker, seeing this test's database.
+
+    ``start_worker(queues, beat=False, **env)``; output goes to ``tmp_path/worker.log``
+    (a file, not a pipe: nobody reads a pipe while the test polls, and a full one
+    would stall the worker). Every worker is stopped when the test ends.
+    """
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("worker tests need CELERY_BROKER_URL=redis://...")
+    started: list[tuple[subprocess.Popen[bytes], Any]] = []
+
+    def start(queues: str, beat: bool = False, **env: str) -> subprocess.Popen[bytes]:
+        command = [
+            *(sys.executable, "-m", "celery", "-A", "statuspage", "worker"),
+            *("-Q", queues, "--pool", "solo", "--concurrency", "1"),
+            *("-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO"),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ]
+        if beat:
+            command += ["--beat", "--schedule", str(tmp_path / "beat-schedule")]
+        log = (tmp_path / "worker.log").open("ab")
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": worker_database_url(), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        return process
+
+    yield start
+    for process, log in started:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

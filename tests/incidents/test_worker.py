@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
+from typing import Any
 
-import pytest
 from celery import Task
 from django.conf import settings
 from django.utils import timezone
@@ -22,7 +17,6 @@ from incidents.models import Component, Incident
 from statuspage.celery import app
 from tests.conftest import make_component, make_maintenance
 
-ROOT = Path(__file__).resolve().parents[2]
 WORKER_QUEUE = "default"
 
 
@@ -52,57 +46,11 @@ def test_it_schedules_maintenance_advance_on_beat() -> None:
     assert 0 < entries[0]["schedule"] <= 60
 
 
-def _database_url() -> str:
-    """The URL of the database this test runs on: pytest-django's test database."""
-    db = settings.DATABASES["default"]
-    assert db["ENGINE"] == "django.db.backends.postgresql", "needs a server database"
-    user = quote(db.get("USER") or "", safe="")
-    password = quote(db.get("PASSWORD") or "", safe="")
-    credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    return f"postgres://{credentials}{host}:{port}/{quote(db['NAME'], safe='')}"
-
-
-@pytest.fixture
-def worker_log(tmp_path: Path) -> Path:
-    return tmp_path / "worker.log"
-
-
-@pytest.fixture
-def worker(worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker on the real broker, seeing this test's database."""
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("the worker test needs CELERY_BROKER_URL=redis://...")
-    app.control.purge()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
-    command = [
-        *(sys.executable, "-m", "celery", "-A", "statuspage", "worker"),
-        *("-Q", WORKER_QUEUE, "--pool", "solo", "--concurrency", "1"),
-        *("-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO"),
-        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-    ]
-    # A file, not a pipe: nobody reads a pipe while the test polls, and a full one
-    # would stall the worker.
-    log = worker_log.open("wb")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
 def test_it_starts_a_due_maintenance_on_a_real_worker(
-    transactional_db: None, worker: subprocess.Popen[bytes], worker_log: Path
+    transactional_db: None, start_worker: Callable[..., Any], tmp_path: Path
 ) -> None:
+    app.control.purge()
+    worker = start_worker(WORKER_QUEUE)
     db = make_component(name="Database")
     now = timezone.now()
     maintenance = make_maintenance(
@@ -119,7 +67,7 @@ def test_it_starts_a_due_maintenance_on_a_real_worker(
         if maintenance.status == "in_progress":
             break
         time.sleep(0.2)
-    output = worker_log.read_text(errors="replace")
+    output = (tmp_path / "worker.log").read_text(errors="replace")
     assert maintenance.status == "in_progress", (
         f"the worker did not start the maintenance:\n{output[-4000:]}"
     )

@@ -1,0 +1,196 @@
+"""Load the demo page: the "Acme" product, its probes, some incident history, and a
+staff user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import (
+    Component,
+    ComponentStatus,
+    Incident,
+    IncidentStatus,
+    StatusSource,
+)
+from probes.models import Probe
+from probes.services import probe_create
+
+from .journey import journey_config
+
+DEMO_USERNAME = "demo"
+
+_OUTAGE_TIMELINE = [
+    (
+        IncidentStatus.INVESTIGATING,
+        "Some customers cannot sign in. We are investigating.",
+        ComponentStatus.MAJOR_OUTAGE,
+    ),
+    (
+        IncidentStatus.IDENTIFIED,
+        "A certificate rotation broke the session store. Rolling back.",
+        ComponentStatus.PARTIAL_OUTAGE,
+    ),
+    (
+        IncidentStatus.MONITORING,
+        "Sign-in works again; we are watching error rates.",
+        ComponentStatus.OPERATIONAL,
+    ),
+    (
+        IncidentStatus.RESOLVED,
+        "This incident has been resolved.",
+        ComponentStatus.OPERATIONAL,
+    ),
+]
+
+
+def demo_load(*, url: str, target_url: str, reset: bool = False) -> bool:
+    """Load the demo unless components exist already; True when it loaded."""
+    if reset:
+        Probe.objects.all().delete()
+        Incident.objects.all().delete()
+        Component.objects.filter(is_group=False).delete()  # groups are protected
+        Component.objects.all().delete()
+    if Component.objects.exists():
+        return False
+    _load(url, target_url)
+    return True
+
+
+@transaction.atomic
+def _load(url: str, target_url: str) -> None:
+    services.page_update(
+        name="Acme",
+        url=url,
+        time_zone="Europe/Berlin",
+        description="Live status of the Acme product.",
+    )
+    web = services.component_create(name="Acme app", is_group=True)
+    login = services.component_create(
+        name="Login/logout path",
+        group=web,
+        description="Signing in and out of the Acme app.",
+    )
+    webapp = services.component_create(
+        name="Web app", group=web, description="The Acme web front end."
+    )
+    platform = services.component_create(name="Developer platform", is_group=True)
+    api = services.component_create(
+        name="API", group=platform, description="The public REST API."
+    )
+    webhooks = services.component_create(
+        name="Webhooks", group=platform, only_show_if_degraded=True
+    )
+    _demo_probes(target_url, login=login, webapp=webapp, api=api)
+    _past_outage(login)
+    _open_incident(webhooks)
+    _upcoming_maintenance(api)
+
+
+def _demo_probes(
+    target_url: str, *, login: Component, webapp: Component, api: Component
+) -> None:
+    """A sign-in journey and two HTTP checks against the demo target, every 10 s."""
+    timing = {"interval_seconds": 10, "timeout_seconds": 5}
+    probe_create(
+        name="Sign in and out",
+        kind="journey",
+        component=login,
+        config=journey_config(target_url, webapp=webapp, api=api),
+        **timing,
+    )
+    probe_create(
+        name="Web app front page",
+        kind="http",
+        component=webapp,
+        config={"url": f"{target_url}/"},
+        **timing,
+    )
+    probe_create(
+        name="API ping",
+        kind="http",
+        component=api,
+        config={
+            "url": f"{target_url}/api/ping",
+            "json_path": "status",
+            "json_equals": "ok",
+        },
+        **timing,
+    )
+
+
+def _past_outage(login: Component) -> None:
+    start = timezone.now() - dt.timedelta(days=3, hours=2)
+    (status, body, component_status), *later = _OUTAGE_TIMELINE
+    incident = services.incident_create(
+        name="Users cannot sign in",
+        status=status,
+        body=body,
+        component_statuses={login: component_status},
+        display_at=start,
+        source=StatusSource.SYSTEM,
+    )
+    for step, (status, body, component_status) in enumerate(later, start=1):
+        services.incident_post_update(
+            incident=incident,
+            status=status,
+            body=body,
+            component_statuses={login: component_status},
+            display_at=start + dt.timedelta(minutes=25 * step),
+            source=StatusSource.SYSTEM,
+        )
+    services.incident_publish_postmortem(
+        incident=incident,
+        body=(
+            "## What happened\n\nA routine certificate rotation left the session "
+            "store unreachable for 50 minutes.\n\n## What we changed\n\n"
+            "- Rotations now run against a canary first.\n"
+            "- Sign-in is probed from three regions every minute."
+        ),
+    )
+
+
+def _open_incident(webhooks: Component) -> None:
+    services.incident_create(
+        name="Delayed webhook deliveries",
+        status=IncidentStatus.IDENTIFIED,
+        body="Webhooks arrive up to ten minutes late. A fix is being deployed.",
+        component_statuses={webhooks: ComponentStatus.DEGRADED_PERFORMANCE},
+        source=StatusSource.SYSTEM,
+    )
+
+
+def _upcoming_maintenance(api: Component) -> None:
+    # Starts within a minute so the demo shows the worker and beat at work.
+    start = timezone.now() + dt.timedelta(seconds=45)
+    services.maintenance_schedule(
+        name="API database upgrade",
+        scheduled_for=start,
+        scheduled_until=start + dt.timedelta(minutes=5),
+        components=[api],
+        body="The API may answer slowly for a few minutes while we upgrade.",
+    )
+
+
+def demo_staff_user() -> str:
+    """Create the demo staff user once; its password is kept in the var folder."""
+    password_file = Path(settings.VAR_DIR) / "demo-password"
+    if password_file.exists():
+        password = password_file.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password)
+        password_file.chmod(0o600)
+    user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return password

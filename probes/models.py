@@ -1,0 +1,190 @@
+"""Probes, their results, and the per-region state the verdict is made from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from incidents.models import Component, ComponentStatus, new_public_id
+
+from .kinds.base import Outcome
+
+
+class ProbeKindName(models.TextChoices):
+    HTTP = "http", "HTTP check"
+    JOURNEY = "journey", "Journey (multi-step, e.g. sign-in and sign-out)"
+    TCP = "tcp", "TCP connect"
+    TLS = "tls", "TLS certificate"
+    STATUSPAGE = "statuspage", "Third-party status page"
+    HEARTBEAT = "heartbeat", "Heartbeat (pinged by an external job)"
+
+
+class DownStatus(models.TextChoices):
+    PARTIAL_OUTAGE = ComponentStatus.PARTIAL_OUTAGE.value, "Partial outage"
+    MAJOR_OUTAGE = ComponentStatus.MAJOR_OUTAGE.value, "Major outage"
+
+
+OUTCOME_CHOICES = [(outcome.value, outcome.value.title()) for outcome in Outcome]
+
+
+def default_regions() -> list[str]:
+    return list(settings.PROBE_REGIONS)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Probe(models.Model):
+    """One check of the product, run from each of its regions every interval."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ProbeKindName.choices)
+    config = models.JSONField(default=dict, blank=True)
+    component = models.ForeignKey(
+        Component,
+        on_delete=models.PROTECT,
+        related_name="probes",
+        limit_choices_to={"is_group": False, "deleted_at__isnull": True},
+        help_text="The component this probe feeds (a journey's steps may name others).",
+    )
+    down_status = models.CharField(
+        max_length=24, choices=DownStatus.choices, default=DownStatus.MAJOR_OUTAGE
+    )
+    interval_seconds = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(86400)]
+    )
+    timeout_seconds = models.FloatField(
+        default=10, validators=[MinValueValidator(0.1), MaxValueValidator(300)]
+    )
+    failures_to_down = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Consecutive failures in a region before it counts as down.",
+    )
+    successes_to_up = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Consecutive successes in a region before it counts as up again.",
+    )
+    regions = models.JSONField(default=default_regions)
+    quorum = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Regions that must agree before the component changes "
+        "(empty: a majority).",
+    )
+    enabled = models.BooleanField(default=True)
+    next_due_at = models.DateTimeField(default=timezone.now, db_index=True)
+    heartbeat_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        indexes = [models.Index(fields=("enabled", "next_due_at"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def required_agreement(self) -> int:
+        """How many regions must agree: the quorum, or a majority of the regions."""
+        if self.quorum:
+            return min(self.quorum, len(self.regions))
+        return len(self.regions) // 2 + 1
+
+    def next_slot_after(self, slot: dt.datetime, now: dt.datetime) -> dt.datetime:
+        """The next due time on this probe's grid after ``slot`` that is not past.
+
+        A probe that fell behind (workers stopped) skips the missed slots instead of
+        running them all at once.
+        """
+        interval = dt.timedelta(seconds=self.interval_seconds)
+        following = slot + interval
+        if following > now:
+            return following
+        missed = (now - slot) // interval
+        return slot + interval * (missed + 1)
+
+
+class ProbeResult(models.Model):
+    """One step of one run from one region. Errors never contain secrets."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    region = models.CharField(max_length=64)
+    step = models.CharField(max_length=100, default="main")
+    component = models.ForeignKey(
+        Component, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=OUTCOME_CHOICES)
+    latency_ms = models.FloatField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    slot = models.DateTimeField(help_text="The due time this run was scheduled for.")
+    started_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+        indexes = [models.Index(fields=("probe", "region", "started_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.probe} {self.step} from {self.region}: {self.outcome}"
+
+
+class RegionState(models.Model):
+    """Hysteresis for one step of a probe in one region: its streaks and its state."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="states")
+    step = models.CharField(max_length=100, default="main")
+    region = models.CharField(max_length=64)
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=OUTCOME_CHOICES, default=Outcome.UP)
+    observed_status = models.CharField(max_length=24, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=("probe", "step", "region"),
+                name="one_state_per_probe_step_region",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe} {self.step} from {self.region}: {self.state}"
+
+
+class ComponentVerdict(models.Model):
+    """What the probes agree a component's status is, with its flapping record."""
+
+    component = models.OneToOneField(
+        Component, on_delete=models.CASCADE, related_name="verdict"
+    )
+    status = models.CharField(
+        max_length=24,
+        choices=ComponentStatus.choices,
+        default=ComponentStatus.OPERATIONAL,
+    )
+    confirmed_regions = models.PositiveSmallIntegerField(default=0)
+    total_regions = models.PositiveSmallIntegerField(default=0)
+    changes = models.JSONField(
+        default=list, help_text="Times of recent verdict changes, for flap damping."
+    )
+    flapping = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.status}"

@@ -1,0 +1,59 @@
+"""Claim due probes and send them, in batches, to their regions' queues."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Probe
+
+Claim = tuple[int, str]  # (probe id, due slot as ISO-8601)
+
+
+@transaction.atomic
+def probes_claim_due(
+    *, now: dt.datetime, limit: int
+) -> list[tuple[Probe, dt.datetime]]:
+    """Move each due probe's next due time on, and return it with the slot it claimed.
+
+    Two beats claiming at once get disjoint rows (row locks skipped, not waited
+    for), and once this commits the claimed rows are no longer due: a slot runs once.
+    """
+    due = list(
+        Probe.objects.select_for_update(skip_locked=True)
+        .filter(enabled=True, next_due_at__lte=now)
+        .order_by("next_due_at")
+        .only("id", "next_due_at", "interval_seconds", "regions")[:limit]
+    )
+    claims = []
+    for probe in due:
+        claims.append((probe, probe.next_due_at))
+        probe.next_due_at = probe.next_slot_after(probe.next_due_at, now)
+    Probe.objects.bulk_update(due, ["next_due_at"])
+    return claims
+
+
+def probes_dispatch(*, now: dt.datetime | None = None) -> int:
+    """One beat tick: claim what is due and enqueue it per region. Returns the count."""
+    from .tasks import probes_run_batch  # tasks call services; import late
+
+    now = now or timezone.now()
+    claims = probes_claim_due(now=now, limit=settings.PROBE_CLAIM_LIMIT)
+    by_region: dict[str, list[Claim]] = defaultdict(list)
+    for probe, slot in claims:
+        # Only regions that have workers: a queue nobody reads would only grow.
+        for region in sorted(set(probe.regions) & set(settings.PROBE_REGIONS)):
+            by_region[region].append((probe.pk, slot.isoformat()))
+    size = settings.PROBE_BATCH_SIZE
+    for region, items in by_region.items():
+        for start in range(0, len(items), size):
+            probes_run_batch.apply_async(
+                args=(region, items[start : start + size]),
+                queue=f"probes.{region}",
+                expires=settings.PROBE_BATCH_EXPIRES_SECONDS,
+            )
+    return len(claims)

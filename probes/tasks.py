@@ -1,0 +1,27 @@
+"""Celery adapters: ids in, one service call, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import automation, results, runner, scheduler
+
+
+@shared_task(soft_time_limit=10, time_limit=15)
+def probes_dispatch() -> int:
+    return scheduler.probes_dispatch()
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def probes_run_batch(region: str, items: list[tuple[int, str]]) -> int:
+    return len(runner.probes_run_batch(region=region, items=items))
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def verdicts_enforce() -> int:
+    return results.verdicts_enforce()
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def automatic_incidents_resolve() -> int:
+    return len(automation.automatic_incidents_resolve())
