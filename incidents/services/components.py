@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from incidents import events
 from incidents.models import (
     Component,
     ComponentStatus,
@@ -194,6 +195,11 @@ def component_set_status(
     component.save(update_fields=["status", "updated_at"])
     if component.group is not None:
         _group_refresh(component.group)
+    events.announce(
+        events.Change(
+            kind=events.Kind.COMPONENT_UPDATED, incident=incident, status_change=change
+        )
+    )
     return change
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import events
 from incidents.models import (
     IMPACT_SEVERITY,
     Component,
@@ -204,7 +205,8 @@ def incident_post_update(
     _apply_timestamps(incident, status, at)
     _refresh_impact(incident, component_statuses.values())
     incident.save()
-    return IncidentUpdate.objects.create(
+    first = not incident.updates.exists()
+    update = IncidentUpdate.objects.create(
         incident=incident,
         status=status,
         body=body,
@@ -213,6 +215,13 @@ def incident_post_update(
         affected_components=affected or None,
         author=_signed_in(actor),
     )
+    kind = events.update_kind(incident, update, first=first)
+    events.announce(
+        events.Change(
+            kind=kind, incident=incident, update=update, notify=deliver_notifications
+        )
+    )
+    return update
 
 
 @transaction.atomic
@@ -317,6 +326,9 @@ def incident_publish_postmortem(
     )
     incident.status = IncidentStatus.POSTMORTEM
     incident.save()
+    events.announce(
+        events.Change(kind=events.Kind.POSTMORTEM_PUBLISHED, incident=incident)
+    )
     return incident
 
 
