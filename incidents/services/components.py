@@ -146,6 +146,18 @@ def _refuse_deleted(component: Component) -> None:
         )
 
 
+def _check_status_and_source(status: str, source: str) -> None:
+    if status not in ComponentStatus.values:
+        raise ValidationError(
+            {
+                "status": f"'{status}' is not a component status; use one of "
+                f"{', '.join(ComponentStatus.values)}."
+            }
+        )
+    if source not in StatusSource.values:
+        raise ValidationError({"source": f"'{source}' is not a status source."})
+
+
 @transaction.atomic
 def component_set_status(
     *,
@@ -158,17 +170,10 @@ def component_set_status(
 ) -> ComponentStatusChange | None:
     """Set a component's status and record who or what changed it.
 
-    Returns the recorded change, or None when the status was already that.
+    Returns the recorded change, or None when the status was already that (or the
+    component is pinned and the change comes from a probe).
     """
-    if status not in ComponentStatus.values:
-        raise ValidationError(
-            {
-                "status": f"'{status}' is not a component status; use one of "
-                f"{', '.join(ComponentStatus.values)}."
-            }
-        )
-    if source not in StatusSource.values:
-        raise ValidationError({"source": f"'{source}' is not a status source."})
+    _check_status_and_source(status, source)
     component = Component.objects.select_for_update().get(pk=component.pk)
     _refuse_deleted(component)
     if component.is_group:

@@ -151,6 +151,31 @@ def _refresh_impact(incident: Incident, statuses: Iterable[str]) -> None:
             incident.impact = new
 
 
+def _move_components(
+    incident: Incident, statuses: ComponentStatuses, source: str, actor: User
+) -> list[dict[str, str]]:
+    """Set each component's status for this incident; what the update records."""
+    affected = []
+    for component, new_status in sorted(statuses.items(), key=lambda item: item[0].pk):
+        change = component_set_status(
+            component=component,
+            status=new_status,
+            source=source,
+            actor=actor,
+            incident=incident,
+        )
+        affected.append(
+            {
+                "code": component.public_id,
+                "name": component.display_name,
+                # Read under the component's lock, so it agrees with the history.
+                "old_status": change.old_status if change else new_status,
+                "new_status": new_status,
+            }
+        )
+    return affected
+
+
 @transaction.atomic
 def incident_post_update(
     *,
@@ -178,26 +203,7 @@ def incident_post_update(
     component_statuses = dict(component_statuses or {})
     _check_component_statuses(component_statuses)
 
-    affected = []
-    for component, new_status in sorted(
-        component_statuses.items(), key=lambda item: item[0].pk
-    ):
-        change = component_set_status(
-            component=component,
-            status=new_status,
-            source=source,
-            actor=actor,
-            incident=incident,
-        )
-        affected.append(
-            {
-                "code": component.public_id,
-                "name": component.display_name,
-                # Read under the component's lock, so it agrees with the history.
-                "old_status": change.old_status if change else new_status,
-                "new_status": new_status,
-            }
-        )
+    affected = _move_components(incident, component_statuses, source, actor)
     incident.components.add(*component_statuses)
     if source in (StatusSource.STAFF, StatusSource.API):
         incident.automation_stopped = True  # a person speaks now; the probes stop
