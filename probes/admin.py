@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -16,6 +16,22 @@ from . import services
 from .models import Probe, ProbeResult
 
 RECENT_RESULTS = 15
+# The admin's form factory adds the read-only fields to ``Meta.fields``: name the
+# model's own fields here, once.
+PROBE_FIELDS = (
+    "name",
+    "kind",
+    "component",
+    "config",
+    "down_status",
+    "interval_seconds",
+    "timeout_seconds",
+    "failures_to_down",
+    "successes_to_up",
+    "regions",
+    "quorum",
+    "enabled",
+)
 
 
 class ProbeForm(forms.ModelForm):
@@ -24,34 +40,21 @@ class ProbeForm(forms.ModelForm):
 
     class Meta:
         model = Probe
-        fields = [
-            "name",
-            "kind",
-            "component",
-            "config",
-            "down_status",
-            "interval_seconds",
-            "timeout_seconds",
-            "failures_to_down",
-            "successes_to_up",
-            "regions",
-            "quorum",
-            "enabled",
-        ]
+        fields = PROBE_FIELDS
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.errors:
             return data
-        probe = Probe(**{name: data.get(name) for name in self.Meta.fields})
+        probe = Probe(**{name: data.get(name) for name in PROBE_FIELDS})
         try:
             services.check_probe(probe)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 target = field if field in self.fields else None
                 self.add_error(target, errors)
-        else:
-            data["config"] = probe.config  # normalised, with defaults
+        # Keep the config as typed: the service checks and normalises it again on
+        # save, and that check is written for what people type.
         return data
 
 
@@ -69,15 +72,28 @@ class ProbeAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled")
     search_fields = ("name", "component__name")
     readonly_fields = ("recent_results", "heartbeat_url")
-    list_select_related = ("component",)
+    list_select_related = ("component", "component__group")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Probe]:
-        return super().get_queryset(request).select_related("component")
+        # The latest result in the same query, not one more query per listed probe.
+        latest = ProbeResult.objects.filter(probe=OuterRef("pk")).order_by(
+            "-started_at", "-id"
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("component", "component__group")
+            .annotate(
+                latest_outcome=Subquery(latest.values("outcome")[:1]),
+                latest_region=Subquery(latest.values("region")[:1]),
+            )
+        )
 
     @admin.display(description="Latest result")
     def latest(self, probe: Probe) -> str:
-        result = probe.results.only("outcome", "step", "region").first()
-        return "—" if result is None else f"{result.outcome} ({result.region})"
+        outcome = getattr(probe, "latest_outcome", None)
+        region = getattr(probe, "latest_region", None)
+        return "—" if outcome is None else f"{outcome} ({region})"
 
     @admin.display(description="Recent results")
     def recent_results(self, probe: Probe) -> str:
@@ -119,7 +135,7 @@ class ProbeAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: Probe, form: forms.ModelForm, change: bool
     ) -> None:
-        fields = {name: form.cleaned_data[name] for name in ProbeForm.Meta.fields}
+        fields = {name: form.cleaned_data[name] for name in PROBE_FIELDS}
         if change:
             services.probe_update(probe=obj, **fields)
             return

@@ -123,6 +123,14 @@ def probe_update(*, probe: Probe, **fields: Any) -> Probe:
     unknown = set(fields) - EDITABLE
     if unknown:
         raise ValidationError(f"These fields cannot be changed: {', '.join(unknown)}.")
+    if "kind" in fields and ProbeKindName.HEARTBEAT in {fields["kind"], probe.kind}:
+        if fields["kind"] != probe.kind:
+            raise ValidationError(
+                {
+                    "kind": "A heartbeat probe has its own secret address: create a "
+                    "new probe instead of changing the kind."
+                }
+            )
     fed_before = _fed_components(probe)
     for name, value in fields.items():
         setattr(probe, name, value)

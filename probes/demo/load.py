@@ -51,6 +51,7 @@ _OUTAGE_TIMELINE = [
 ]
 
 
+@transaction.atomic  # a failed reload keeps the old demo rather than an empty page
 def demo_load(*, url: str, target_url: str, reset: bool = False) -> bool:
     """Load the demo unless components exist already; True when it loaded."""
     if reset:
@@ -64,7 +65,6 @@ def demo_load(*, url: str, target_url: str, reset: bool = False) -> bool:
     return True
 
 
-@transaction.atomic
 def _load(url: str, target_url: str) -> None:
     services.page_update(
         name="Acme",

@@ -43,6 +43,11 @@ def set_broken(state_file: Path, path: str, broken: bool) -> set[str]:
     return paths
 
 
+def _same(sent: object, expected: str) -> bool:
+    # Bytes: compare_digest refuses str with non-ASCII characters (a TypeError, 500).
+    return hmac.compare_digest(str(sent).encode(), expected.encode())
+
+
 class Acme:
     def __init__(self, *, username: str, password: str, state_file: Path) -> None:
         self.username, self.password = username, password
@@ -85,10 +90,10 @@ class Acme:
         self._unless_broken("login")
         form = await request.post()
         cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not cookie or not hmac.compare_digest(str(form.get("csrf", "")), cookie):
+        if not cookie or not _same(form.get("csrf", ""), cookie):
             raise web.HTTPForbidden(text="CSRF check failed.")
-        valid = hmac.compare_digest(str(form.get("username", "")), self.username)
-        valid &= hmac.compare_digest(str(form.get("password", "")), self.password)
+        valid = _same(form.get("username", ""), self.username)
+        valid &= _same(form.get("password", ""), self.password)
         if not valid:
             raise web.HTTPUnauthorized(text="Wrong user or password.")
         session = secrets.token_urlsafe(16)

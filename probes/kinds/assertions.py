@@ -92,14 +92,20 @@ def _status_bounds(item: Any) -> tuple[int, int] | None:
 
 
 def _json_assertion(check: FieldChecker) -> dict[str, Any]:
+    """Both keys or neither; a normalised config without a path carries neither, so
+    it validates again unchanged (json_equals may itself be null)."""
     path = check.text("json_path")
     has_value = "json_equals" in check.config
+    if path is None and has_value and check.config["json_equals"] is None:
+        has_value = False  # a stored config from before: no assertion
     if path is not None and not has_value:
         check.error("json_path", "needs json_equals: the value expected at that path")
     if path is None and has_value:
         check.error("json_equals", "needs json_path: where to read the value")
     if path is not None and not all(path.split(".")):
         check.error("json_path", 'must be dotted names or indexes, e.g. "data.status"')
+    if path is None:
+        return {}
     return {"json_path": path, "json_equals": check.config.get("json_equals")}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from probes.demo.load import demo_load, demo_staff_user
@@ -60,7 +61,12 @@ class Command(BaseCommand):
             self._load(options["url"], options["target_url"], options["reset"])
 
     def _load(self, url: str, target_url: str, reset: bool) -> None:
-        if demo_load(url=url, target_url=target_url, reset=reset):
+        try:
+            loaded = demo_load(url=url, target_url=target_url, reset=reset)
+        except ValidationError as exc:
+            message = "; ".join(exc.messages)
+            raise CommandError(f"Cannot load the demo: {message}") from None
+        if loaded:
             self.stdout.write(self.style.SUCCESS("Loaded the Acme demo page."))
         else:
             self.stdout.write("Demo data already loaded (use --reset to reload).")
