@@ -44,5 +44,16 @@ test: dev-venv
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
+# Probe throughput and lag figures (not a test; prints, never fails on a figure):
+#   make bench BENCH_ARGS="--sizes 1000 --duration 30"
+.PHONY: bench
+$(BIN)/.bench: $(BIN)/.dev
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/probes_throughput.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var
