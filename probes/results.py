@@ -14,7 +14,7 @@ from django.utils import timezone
 from incidents.models import COMPONENT_SEVERITY, Component
 
 from . import automation, verdict
-from .kinds.base import ProbeOutcome
+from .kinds.base import ProbeOutcome, StepResult
 from .models import ComponentVerdict, Probe, ProbeResult, RegionState
 
 
@@ -40,50 +40,96 @@ def results_record(*, region: str, runs: list[Run]) -> None:
     """Store each step's result, count it into its region's streaks, and re-decide
     the components whose regional state changed."""
     named = _step_components(runs)
-    rows, changed = [], set()
-    for run in runs:
-        for step in run.outcome.steps:
-            component = named.get(step.component or "", run.probe.component)
-            rows.append(
-                ProbeResult(
-                    probe=run.probe,
-                    region=region,
-                    step=step.step,
-                    component=component,
-                    outcome=step.outcome,
-                    latency_ms=step.latency_ms,
-                    status_code=step.status_code,
-                    error=step.error[:300],
-                    slot=run.slot,
-                    started_at=run.started_at,
-                )
+    steps = [
+        (run, step, named.get(step.component or "", run.probe.component))
+        for run in runs
+        for step in run.outcome.steps
+    ]
+    ProbeResult.objects.bulk_create(
+        [
+            ProbeResult(
+                probe=run.probe,
+                region=region,
+                step=step.step,
+                component=component,
+                outcome=step.outcome,
+                latency_ms=step.latency_ms,
+                status_code=step.status_code,
+                error=step.error[:300],
+                slot=run.slot,
+                started_at=run.started_at,
             )
-            if _streak_record(run, step, region, component):
-                changed.add(component.pk)
-    ProbeResult.objects.bulk_create(rows)
+            for run, step, component in steps
+        ]
+    )
+    changed = _streaks_record(region, steps)
     for component_id in sorted(changed):
         component_decide(component_id=component_id)
 
 
 @transaction.atomic
-def _streak_record(run: Run, step: object, region: str, component: Component) -> bool:
-    state, _ = RegionState.objects.select_for_update().get_or_create(
-        probe=run.probe,
-        step=step.step,  # type: ignore[attr-defined]
-        region=region,
-        defaults={"component": component},
+def _streaks_record(
+    region: str, steps: list[tuple[Run, StepResult, Component]]
+) -> set[int]:
+    """Count a batch's results into their regions' streaks in one transaction.
+
+    The batch's states are locked in one query (in id order, so two batches never
+    wait on each other crosswise); only the states that changed are written back,
+    one UPDATE per set of equal new values. Most probes are steadily up, and a
+    steady state does not change, so a batch costs few writes.
+    """
+    keys = {(run.probe.pk, step.step): component for run, step, component in steps}
+    RegionState.objects.bulk_create(
+        [
+            RegionState(
+                probe_id=probe_id, step=name, region=region, component=component
+            )
+            for (probe_id, name), component in keys.items()
+        ],
+        ignore_conflicts=True,
     )
-    changed = verdict.streak_record(
-        state,
-        outcome=step.outcome,  # type: ignore[attr-defined]
-        observed_status=step.observed_status or "",  # type: ignore[attr-defined]
-        failures_to_down=run.probe.failures_to_down,
-        successes_to_up=run.probe.successes_to_up,
-        now=run.started_at,
-    )
-    state.component = component
-    state.save()
+    states = {
+        (state.probe_id, state.step): state
+        for state in RegionState.objects.select_for_update()
+        .filter(probe_id__in={probe_id for probe_id, _ in keys}, region=region)
+        .order_by("pk")
+    }
+    changed, writes = set(), defaultdict(list)
+    for run, step, component in steps:
+        state = states[(run.probe.pk, step.step)]
+        before = _values(state)
+        if verdict.streak_record(
+            state,
+            outcome=step.outcome,
+            observed_status=step.observed_status or "",
+            failures_to_down=run.probe.failures_to_down,
+            successes_to_up=run.probe.successes_to_up,
+            now=run.started_at,
+        ):
+            changed.add(component.pk)
+        state.component = component
+        if _values(state) != before:
+            writes[_values(state)].append(state.pk)
+    now = timezone.now()
+    for values, pks in writes.items():
+        RegionState.objects.filter(pk__in=pks).update(
+            updated_at=now, **dict(zip(STATE_FIELDS, values, strict=True))
+        )
     return changed
+
+
+def _values(state: RegionState) -> tuple[object, ...]:
+    return tuple(getattr(state, field) for field in STATE_FIELDS)
+
+
+STATE_FIELDS = (
+    "state",
+    "observed_status",
+    "failures",
+    "successes",
+    "changed_at",
+    "component_id",
+)
 
 
 @transaction.atomic

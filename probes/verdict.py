@@ -27,6 +27,8 @@ def streak_record(
 
     A region goes down (or degraded) after ``failures_to_down`` bad results in a row
     and back up after ``successes_to_up`` good ones. Skipped steps count for nothing.
+    A streak stops counting at its threshold, so a steady probe's row stops changing
+    and need not be written.
     The observed (mirrored) status is the one read by the results the state reflects,
     so a new reading while the state holds (partial to major outage) also counts as a
     change, and a reading the state does not follow yet leaves it as it was.
@@ -35,11 +37,11 @@ def streak_record(
         return False
     before = (state.state, state.observed_status)
     if outcome == Outcome.UP:
-        state.successes += 1
+        state.successes = min(state.successes + 1, successes_to_up)
         state.failures = 0
         new_state = Outcome.UP if state.successes >= successes_to_up else state.state
     else:
-        state.failures += 1
+        state.failures = min(state.failures + 1, failures_to_down)
         state.successes = 0
         new_state = outcome if state.failures >= failures_to_down else state.state
     if new_state == outcome:
