@@ -88,7 +88,7 @@ def _batch(function: Callable[..., Any]) -> Callable[..., Any]:
 # module attributes is enough; nothing in probes/ is changed.
 runner._run_all = _timed_async(runner._run_all, "run")
 runner.results_record = _timed(runner.results_record, "record")
-results._streak_record = _timed(results._streak_record, "streak")
+results._streaks_record = _timed(results._streaks_record, "streak")
 results.component_decide = _timed(results.component_decide, "decide")
 runner.probes_run_batch = _batch(runner.probes_run_batch)
 
