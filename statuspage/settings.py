@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "incidents",
     "probes",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +208,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Notifications have their own queue, so a long job elsewhere never delays them.
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -226,6 +229,10 @@ CELERY_BEAT_SCHEDULE = {
     "verdicts-enforce": {
         "task": "probes.tasks.verdicts_enforce",
         "schedule": env_int("VERDICTS_ENFORCE_SECONDS", 30),
+    },
+    "deliveries-sweep": {
+        "task": "notifications.tasks.deliveries_sweep",
+        "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 30),
     },
     "automatic-incidents-resolve": {
         "task": "probes.tasks.automatic_incidents_resolve",
@@ -249,6 +256,44 @@ PROBE_SECRETS = {
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
+
+# Email: SMTP by default (EMAIL_URL-style settings kept explicit).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "status@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Notifications
+NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 200)
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env_int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 60)
+# Longer than deliveries_send's hard time limit, so only dead workers' claims return.
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int(
+    "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 300
+)
+NOTIFICATIONS_QUARANTINE_FAILURES = env_int("NOTIFICATIONS_QUARANTINE_FAILURES", 10)
+NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS = env_int(
+    "NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600
+)
+NOTIFICATIONS_MESSAGE_ID_DOMAIN = env_str(
+    "NOTIFICATIONS_MESSAGE_ID_DOMAIN", "heliograph"
+)
+NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int(
+    "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 30
+)
+# Only for local development and tests: let webhooks reach private addresses.
+NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool(
+    "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS", False
+)
+# Sign-ups per client address. Behind a proxy, name the header that carries the
+# client's address (e.g. HTTP_X_REAL_IP), or every visitor shares the proxy's.
+SUBSCRIBE_RATE = env_str("SUBSCRIBE_RATE", "10/h")
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 
 LOGGING = {
     "version": 1,

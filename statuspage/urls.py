@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("incidents.api.urls")),
     path("", include("probes.urls")),
+    path("", include("notifications.urls")),
     path("", include("incidents.urls")),
 ]

@@ -1,0 +1,286 @@
+"""Fan an event out to its subscribers and deliver each (event, subscriber) once.
+
+The database is the queue: a delivery row exists once per (event, subscriber), is
+claimed before it is sent, and carries its own retry time. Celery tasks only carry
+ids; a sweep finds what a crash or a lost task left behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from incidents.events import Kind
+from incidents.models import Page
+
+from .models import (
+    Attempt,
+    Channel,
+    Delivery,
+    DeliveryState,
+    Event,
+    Scope,
+    Subscriber,
+    SubscriberState,
+)
+from .rendering import message_for
+from .transports.base import Result
+
+logger = logging.getLogger(__name__)
+
+GONE = 410
+# Seconds to wait after each failed attempt: about a day in all, then give up.
+RETRY_DELAYS = [5, 60, 300, 1800, 3600, 7200, 14400, 28800, 28800]
+TRANSPORTS: dict[str, str] = {
+    Channel.EMAIL: "notifications.transports.email.Email",
+    Channel.WEBHOOK: "notifications.transports.webhook.Webhook",
+    Channel.SLACK: "notifications.transports.slack.Slack",
+    Channel.TEAMS: "notifications.transports.teams.Teams",
+}
+# Channels told of every component status change, as Statuspage's webhooks are;
+# people (email, chat) hear of incidents and maintenance.
+COMPONENT_CHANNELS = (Channel.WEBHOOK,)
+
+
+def after_commit(send: Callable[[], object], what: str) -> None:
+    """Queue work once the change commits, if the broker answers; the sweep finds it
+    otherwise. The change is committed by then: a broker outage must not turn it into
+    an error for the person who made it."""
+
+    def queue() -> None:
+        try:
+            send()
+        except Exception:
+            logger.warning("could not queue %s; the sweep will", what)
+
+    transaction.on_commit(queue)
+
+
+def chunked(items: Iterable[int], size: int) -> Iterator[list[int]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def subscribers_for(event: Event) -> QuerySet[Subscriber]:
+    """The active subscribers an event concerns, by scope and by channel."""
+    scoped = Q(scope=Scope.PAGE) | Q(
+        scope=Scope.COMPONENTS, components__in=event.component_ids
+    )
+    if event.incident_id is not None:
+        scoped |= Q(scope=Scope.INCIDENT, incident_id=event.incident_id)
+    channels = (
+        Q(channel__in=COMPONENT_CHANNELS)
+        if event.kind == Kind.COMPONENT_UPDATED
+        else Q()
+    )
+    active = Subscriber.objects.filter(state=SubscriberState.ACTIVE)
+    return active.filter(scoped, channels).distinct()
+
+
+def event_fan_out(*, event_id: int) -> int:
+    """Plan one delivery per concerned subscriber, then queue them in batches.
+
+    Safe to run again after a crash: the database refuses a second delivery for the
+    same (event, subscriber), and queuing a delivery twice sends it once (claims).
+    """
+    event = Event.objects.get(pk=event_id)
+    ids = subscribers_for(event).values_list("pk", flat=True).order_by("pk")
+    for chunk in chunked(ids.iterator(chunk_size=5000), 1000):
+        Delivery.objects.bulk_create(
+            [Delivery(event=event, subscriber_id=pk) for pk in chunk],
+            ignore_conflicts=True,
+        )
+    Event.objects.filter(pk=event_id).update(fanned_out_at=timezone.now())
+    pending = Delivery.objects.filter(event=event, state=DeliveryState.PENDING)
+    return deliveries_enqueue(pending)
+
+
+def deliveries_enqueue(deliveries: QuerySet[Delivery]) -> int:
+    """Send send-tasks for these deliveries, a batch per channel at a time."""
+    from .tasks import deliveries_send  # tasks call services; import late
+
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for pk, channel in deliveries.values_list("pk", "subscriber__channel"):
+        by_channel[channel].append(pk)
+    size = settings.NOTIFICATIONS_BATCH_SIZE
+    for ids in by_channel.values():
+        for chunk in chunked(ids, size):
+            Delivery.objects.filter(pk__in=chunk).update(queued_at=timezone.now())
+            deliveries_send.apply_async(args=(chunk,), queue="notifications")
+    return sum(len(ids) for ids in by_channel.values())
+
+
+@transaction.atomic
+def _claim(ids: list[int], now: dt.datetime) -> list[Delivery]:
+    due = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids, state=DeliveryState.PENDING, next_attempt_at__lte=now)
+        .values_list("pk", flat=True)
+    )
+    Delivery.objects.filter(pk__in=due).update(
+        state=DeliveryState.SENDING, claimed_at=now
+    )
+    return list(
+        Delivery.objects.filter(pk__in=due).select_related("event", "subscriber")
+    )
+
+
+def deliveries_send(*, delivery_ids: list[int]) -> list[Result]:
+    """Claim the deliveries still due, send them per channel, record every answer."""
+    now = timezone.now()
+    claimed = _claim(delivery_ids, now)
+    cancelled = [d for d in claimed if d.subscriber.state != SubscriberState.ACTIVE]
+    if cancelled:
+        Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(
+            state=DeliveryState.CANCELLED
+        )
+    page = Page.get()
+    by_channel: dict[str, list[Delivery]] = defaultdict(list)
+    for delivery in claimed:
+        if delivery not in cancelled:
+            by_channel[delivery.subscriber.channel].append(delivery)
+    results: list[Result] = []
+    for channel, batch in by_channel.items():
+        transport = import_string(TRANSPORTS[channel])()
+        sent = transport.send([(d, message_for(d, page)) for d in batch])
+        _record(batch, sent, now)
+        results += sent
+    return results
+
+
+def retry_delay(attempts: int) -> dt.timedelta | None:
+    """The wait before the next try after ``attempts`` tries, jittered by a fifth so
+    that receivers coming back are not hit by everyone at once; None: give up."""
+    if attempts > len(RETRY_DELAYS):
+        return None
+    base = RETRY_DELAYS[attempts - 1]
+    return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _record(batch: list[Delivery], results: list[Result], started: dt.datetime) -> None:
+    attempts = []
+    for delivery, result in zip(batch, results, strict=True):
+        delivery.attempts += 1
+        attempts.append(
+            Attempt(
+                delivery=delivery,
+                number=delivery.attempts,
+                started_at=started,
+                duration_ms=result.duration_ms,
+                status_code=result.status_code,
+                response=result.response[:300],
+                error=result.error[:300],
+                succeeded=result.ok,
+                permanent=result.permanent,
+            )
+        )
+        _settle(delivery, result)
+    Attempt.objects.bulk_create(attempts)
+    Delivery.objects.bulk_update(
+        batch,
+        ["state", "attempts", "next_attempt_at", "delivered_at", "last_error"],
+    )
+    outcomes = list(zip(batch, results, strict=True))
+    for subscriber in {d.subscriber for d, r in outcomes if r.status_code == GONE}:
+        _unsubscribe_gone(subscriber)
+    for subscriber in {d.subscriber for d, r in outcomes if not r.ok}:
+        _quarantine_if_failing(subscriber)
+
+
+def _unsubscribe_gone(subscriber: Subscriber) -> None:
+    """A receiver that answers 410 Gone has asked to be forgotten."""
+    Subscriber.objects.filter(pk=subscriber.pk).exclude(
+        state=SubscriberState.UNSUBSCRIBED
+    ).update(state=SubscriberState.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    Delivery.objects.filter(subscriber=subscriber, state=DeliveryState.PENDING).update(
+        state=DeliveryState.CANCELLED
+    )
+
+
+def _quarantine_if_failing(subscriber: Subscriber) -> None:
+    """Stop sending to a URL that keeps failing, and tell its contact.
+
+    Email has its own bounce handling; a webhook with QUARANTINE_FAILURES failed
+    attempts within the last hour is set aside until staff reactivate it.
+    """
+    if subscriber.channel == Channel.EMAIL:
+        return
+    since = timezone.now() - dt.timedelta(hours=1)
+    failures = Attempt.objects.filter(
+        delivery__subscriber=subscriber, succeeded=False, started_at__gte=since
+    ).count()
+    if failures < settings.NOTIFICATIONS_QUARANTINE_FAILURES:
+        return
+    quarantined = Subscriber.objects.filter(
+        pk=subscriber.pk, state=SubscriberState.ACTIVE
+    ).update(state=SubscriberState.QUARANTINED, quarantined_at=timezone.now())
+    if quarantined:
+        transaction.on_commit(lambda: _tell_contact(subscriber, failures))
+
+
+def _tell_contact(subscriber: Subscriber, failures: int) -> None:
+    if not subscriber.email:
+        return
+    page = Page.get()
+    send_mail(
+        subject=f"[{page.name}] Your webhook was paused after repeated failures",
+        message=(
+            f"{failures} deliveries to {subscriber.url} failed within an hour, so "
+            f"{page.name} has stopped sending to it. Once it works again, ask the "
+            "page's staff to reactivate it."
+        ),
+        from_email=None,
+        recipient_list=[subscriber.email],
+        fail_silently=True,
+    )
+
+
+def _settle(delivery: Delivery, result: Result) -> None:
+    now = timezone.now()
+    delivery.last_error = result.error[:300]
+    if result.ok:
+        delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+        return
+    delay = None if result.permanent else retry_delay(delivery.attempts)
+    if delay is None:
+        delivery.state = DeliveryState.FAILED
+        return
+    delivery.state, delivery.next_attempt_at = DeliveryState.PENDING, now + delay
+
+
+def deliveries_sweep(*, now: dt.datetime | None = None) -> int:
+    """Put back what was lost (periodic).
+
+    1. Events committed but never fanned out (the process died after the commit).
+    2. Claims abandoned by a killed worker go back to pending.
+    3. Deliveries due and not queued since they became due (retries, lost tasks).
+    """
+    now = now or timezone.now()
+    grace = dt.timedelta(seconds=settings.NOTIFICATIONS_SWEEP_GRACE_SECONDS)
+    for event_id in Event.objects.filter(
+        fanned_out_at__isnull=True, created_at__lte=now - grace
+    ).values_list("pk", flat=True):
+        event_fan_out(event_id=event_id)
+    stale = now - dt.timedelta(seconds=settings.NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
+    Delivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lte=stale).update(
+        state=DeliveryState.PENDING, next_attempt_at=now
+    )
+    lost = Q(queued_at__isnull=True) | Q(queued_at__lte=now - grace)
+    due = Delivery.objects.filter(
+        lost | Q(queued_at__lt=F("next_attempt_at")),
+        state=DeliveryState.PENDING,
+        next_attempt_at__lte=now,
+    )
+    return deliveries_enqueue(due)

@@ -1,0 +1,221 @@
+"""Subscribers' lifecycle: sign up, confirm, change scope, leave, and staff's care."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.models import Component, Incident
+
+from .delivery import after_commit, deliveries_enqueue
+from .models import (
+    Channel,
+    Delivery,
+    DeliveryState,
+    Event,
+    Scope,
+    Subscriber,
+    SubscriberState,
+    new_signing_secret,
+)
+from .tokens import CONFIRM, subscriber_for
+
+TEST_EVENT = "test"
+
+
+def _check_email(email: str, field: str = "email") -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({field: "Enter a valid email address."}) from None
+    return email
+
+
+def _check_scope(
+    scope: str, components: list[Component], incident: Incident | None
+) -> None:
+    if scope not in Scope.values:
+        raise ValidationError({"scope": f"Choose one of {', '.join(Scope.values)}."})
+    if scope == Scope.COMPONENTS:
+        if not components:
+            raise ValidationError({"components": "Choose at least one component."})
+        if any(component.is_deleted for component in components):
+            raise ValidationError({"components": "A chosen component was deleted."})
+    if scope == Scope.INCIDENT and (incident is None or not incident.is_open):
+        raise ValidationError({"incident": "Choose an incident that is still open."})
+
+
+def _check_url(channel: str, url: str) -> str:
+    from .transports.webhook import check_url  # the SSRF rules live with the sender
+
+    if not url:
+        raise ValidationError({"url": "Enter the URL to send notifications to."})
+    return check_url(url)
+
+
+@transaction.atomic
+def subscriber_subscribe(
+    *,
+    channel: str,
+    email: str = "",
+    url: str = "",
+    scope: str = Scope.PAGE,
+    components: Iterable[Component] = (),
+    incident: Incident | None = None,
+    client_ip: str | None = None,
+) -> tuple[Subscriber, str | None]:
+    """Sign someone up. Email waits for confirmation (double opt-in); a webhook is
+    active at once and gets its signing secret, returned here once."""
+    if channel not in Channel.values:
+        raise ValidationError(
+            {"channel": f"Choose one of {', '.join(Channel.values)}."}
+        )
+    components = list(components)
+    _check_scope(scope, components, incident)
+    if channel == Channel.EMAIL:
+        subscriber = _email_subscriber(_check_email(email))
+    else:
+        subscriber = Subscriber(
+            channel=channel,
+            url=_check_url(channel, url),
+            email=_check_email(email, "email")
+            if email or channel == Channel.WEBHOOK
+            else "",
+            state=SubscriberState.ACTIVE,
+            confirmed_at=timezone.now(),
+        )
+    secret = None
+    if channel == Channel.WEBHOOK:
+        subscriber.signing_secret = secret = new_signing_secret()
+    subscriber.scope, subscriber.incident = scope, incident
+    subscriber.created_from = client_ip
+    subscriber.save()
+    subscriber.components.set(components)
+    if subscriber.state == SubscriberState.PENDING:
+        from .tasks import confirmation_send
+
+        after_commit(
+            lambda: confirmation_send.apply_async(args=(subscriber.pk,)),
+            f"the confirmation of subscriber {subscriber.pk}",
+        )
+    return subscriber, secret
+
+
+def _email_subscriber(email: str) -> Subscriber:
+    """Signing up again updates the live subscription rather than adding one."""
+    existing = (
+        Subscriber.objects.select_for_update()
+        .filter(channel=Channel.EMAIL, email=email)
+        .exclude(state=SubscriberState.UNSUBSCRIBED)
+        .first()
+    )
+    return existing or Subscriber(
+        channel=Channel.EMAIL, email=email, state=SubscriberState.PENDING
+    )
+
+
+def subscriber_confirm(*, token: str) -> Subscriber:
+    """Confirm an email subscription from its link; the link expires."""
+    subscriber = subscriber_for(
+        token, CONFIRM, max_age=settings.NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS
+    )
+    if subscriber.state == SubscriberState.PENDING:
+        subscriber.state = SubscriberState.ACTIVE
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["state", "confirmed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_set_scope(
+    *,
+    subscriber: Subscriber,
+    scope: str,
+    components: Iterable[Component] = (),
+    incident: Incident | None = None,
+) -> Subscriber:
+    components = list(components)
+    _check_scope(scope, components, incident)
+    subscriber.scope, subscriber.incident = scope, incident
+    subscriber.save(update_fields=["scope", "incident"])
+    subscriber.components.set(components)
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_unsubscribe(*, subscriber: Subscriber) -> Subscriber:
+    """Leave for good: nothing more is sent, not even what is already planned."""
+    subscriber.state = SubscriberState.UNSUBSCRIBED
+    subscriber.unsubscribed_at = timezone.now()
+    subscriber.save(update_fields=["state", "unsubscribed_at"])
+    Delivery.objects.filter(subscriber=subscriber, state=DeliveryState.PENDING).update(
+        state=DeliveryState.CANCELLED
+    )
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_reactivate(*, subscriber: Subscriber) -> Subscriber:
+    """Staff: send to a quarantined webhook again."""
+    if subscriber.state != SubscriberState.QUARANTINED:
+        raise ValidationError("Only a quarantined subscriber can be reactivated.")
+    subscriber.state = SubscriberState.ACTIVE
+    subscriber.quarantined_at = None
+    subscriber.save(update_fields=["state", "quarantined_at"])
+    return subscriber
+
+
+@transaction.atomic
+def delivery_resend(*, delivery: Delivery) -> Delivery:
+    """Staff: send a delivery again now. It keeps its id, so receivers that already
+    have it can drop the repeat."""
+    delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    if delivery.state == DeliveryState.SENDING:
+        raise ValidationError("This delivery is being sent right now; try again soon.")
+    delivery.state = DeliveryState.PENDING
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["state", "next_attempt_at"])
+    after_commit(
+        lambda: deliveries_enqueue(Delivery.objects.filter(pk=delivery.pk)),
+        f"delivery {delivery.pk}",
+    )
+    return delivery
+
+
+@transaction.atomic
+def subscriber_send_test(*, subscriber: Subscriber) -> Delivery:
+    """Send one test event to this subscriber only."""
+    if subscriber.state != SubscriberState.ACTIVE:
+        raise ValidationError(
+            f"Only an active subscriber can get a test event; this one is "
+            f"{subscriber.get_state_display().lower()}."
+        )
+    from incidents.api.serializers import V2, PublicState
+
+    v2 = V2(PublicState.load())
+    status = v2.status()
+    event = Event.objects.create(
+        kind=TEST_EVENT,
+        payload={
+            "page": {
+                "id": v2.page_id,
+                "status_indicator": status["indicator"],
+                "status_description": status["description"],
+            },
+            "test": True,
+        },
+        subject=f"[{v2.state.page.name}] Test notification",
+        fanned_out_at=timezone.now(),
+    )
+    delivery = Delivery.objects.create(event=event, subscriber=subscriber)
+    after_commit(
+        lambda: deliveries_enqueue(Delivery.objects.filter(pk=delivery.pk)),
+        f"delivery {delivery.pk}",
+    )
+    return delivery
