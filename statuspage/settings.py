@@ -259,6 +259,8 @@ AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
 
 # Email: SMTP by default (EMAIL_URL-style settings kept explicit).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With the file backend (as `make run` uses), each mail is written to this folder.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
