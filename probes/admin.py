@@ -17,21 +17,8 @@ from .models import Probe, ProbeResult
 
 RECENT_RESULTS = 15
 # The admin's form factory adds the read-only fields to ``Meta.fields``: name the
-# model's own fields here, once.
-PROBE_FIELDS = (
-    "name",
-    "kind",
-    "component",
-    "config",
-    "down_status",
-    "interval_seconds",
-    "timeout_seconds",
-    "failures_to_down",
-    "successes_to_up",
-    "regions",
-    "quorum",
-    "enabled",
-)
+# model's own fields explicitly, as the service knows them.
+PROBE_FIELDS = services.PROBE_FIELDS
 
 
 class ProbeForm(forms.ModelForm):

@@ -19,7 +19,8 @@ from .kinds import kind_class
 from .models import Probe, ProbeKindName, RegionState, hash_token
 
 REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-EDITABLE = {
+# The fields a probe is made of, in the order forms show them.
+PROBE_FIELDS = (
     "name",
     "kind",
     "component",
@@ -32,7 +33,8 @@ EDITABLE = {
     "regions",
     "quorum",
     "enabled",
-}
+)
+EDITABLE = set(PROBE_FIELDS)
 
 
 def _check_regions(regions: Any) -> None:
