@@ -55,5 +55,12 @@ bench: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/probes_throughput.py $(BENCH_ARGS)
 
+# Notification fan-out and delivery figures (not a test either):
+#   make bench-notifications BENCH_ARGS="--emails 2000 --webhooks 1000 --workers solo"
+.PHONY: bench-notifications
+bench-notifications: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/notifications_fanout.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

@@ -16,9 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import importlib.metadata
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -30,13 +28,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = ROOT / "var" / "bench"
+from common import (
+    BENCH_DIR,
+    CPUS,
+    ROOT,
+    Snapshot,
+    children,
+    cpu_snapshot_of,
+    cpu_spent,
+    database_prepare,
+    percentile,
+    print_table,
+    redis_flush,
+    service_pids,
+    stop_process,
+)
+from common import print_machine as print_machine_of
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/heliograph_bench"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/12"
 QUEUE = "probes.local"
 INTERVAL = 60
-CPUS = os.cpu_count() or 1
 GOAL = "goal: 10,000 probes at 60 s with p99 lag < 5 s"
 
 
@@ -62,47 +74,6 @@ def bench_env() -> dict[str, str]:
     }
 
 
-def database_prepare(database_url: str) -> None:
-    """Create the bench database if it is missing, and migrate it."""
-    import psycopg
-
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/")
-    admin_url = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ROOT,
-        env={**os.environ},
-        check=True,
-        timeout=300,
-    )
-
-
-def redis_flush(broker_url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(broker_url).flushdb()
-
-
-def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
-    """Stop a process this benchmark started: TERM, then KILL its group."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            # Started in its own session: the group is only this process's children.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-            process.wait(timeout=5)
-
-
 @contextlib.contextmanager
 def target_server() -> Iterator[tuple[str, int]]:
     """A fast target in its own process; yields its base URL and pid."""
@@ -126,69 +97,16 @@ def target_server() -> Iterator[tuple[str, int]]:
 # --- machine ----------------------------------------------------------------------
 
 
-def version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def print_machine(env: dict[str, str]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        postgres = cursor.fetchone()[0]
-    import redis
-
-    redis_version = redis.Redis.from_url(env["CELERY_BROKER_URL"]).info()[
-        "redis_version"
-    ]
-    packages = ", ".join(
-        f"{name} {version(name)}"
-        for name in ("aiohttp", "httpx", "celery", "kombu", "Django", "psycopg")
-    )
-    print("machine")
-    print(f"  cpus (nproc): {os.cpu_count()}  {cpu_model()}")
-    print(f"  Python {platform.python_version()} on {platform.platform()}")
-    print(f"  {packages}")
-    print(f"  PostgreSQL {postgres}, Redis {redis_version}, all on 127.0.0.1")
-    print(
+    print_machine_of(
+        env["CELERY_BROKER_URL"],
+        ("aiohttp", "httpx", "celery", "kombu", "Django", "psycopg"),
         "  one target process (aiohttp.web, one thread) serves every request below;"
-        "\n  it shares the cpus with the clients, workers, PostgreSQL and Redis."
+        "\n  it shares the cpus with the clients, workers, PostgreSQL and Redis.",
     )
-    print()
 
 
 # --- figures ----------------------------------------------------------------------
-
-
-def percentile(ordered: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))
-    return ordered[rank]
-
-
-def print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [
-        max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))
-    ]
-    for line in [header, *rows]:
-        print(
-            "  "
-            + "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
-        )
-    print()
 
 
 # --- 1. HTTP clients --------------------------------------------------------------
@@ -483,71 +401,18 @@ def drain(env: dict[str, str], timeout: float) -> None:
         time.sleep(1)
 
 
-# CPU seconds from /proc, to say where the machine's time went during the window.
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # Own time plus that of children already reaped: PostgreSQL backends come and go
-    # (Celery closes the worker's connection after every task).
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def _pids_named(names: tuple[str, ...]) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if entry.joinpath("comm").read_text().strip() in names:
-                    pids.append(int(entry.name))
-    return pids
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            text = task.joinpath("children").read_text()
-            found += [int(child) for child in text.split()]
-    return found
-
-
-Snapshot = dict[str, dict[int, float]]
-
-
 def cpu_snapshot(workers: Workers, target_pid: int) -> Snapshot:
     """CPU seconds per process, by group, and the machine's busy and stolen time."""
     worker_pids = [p.pid for p in workers.processes]
-    worker_pids += [c for pid in worker_pids for c in _children(pid)]
-    groups = {
-        "workers": worker_pids,
-        "postgres": _pids_named(("postgres",)),
-        "redis": _pids_named(("redis-server",)),
-        "target": [target_pid],
-        "beat (this process)": [os.getpid()],
-    }
-    snapshot = {
-        name: {pid: _cpu_seconds(pid) for pid in pids} for name, pids in groups.items()
-    }
-    # user nice system idle iowait irq softirq steal (guest is inside user)
-    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
-    clock = os.sysconf("SC_CLK_TCK")
-    snapshot["machine busy"] = {0: (sum(ticks[:3]) + ticks[5] + ticks[6]) / clock}
-    snapshot["stolen"] = {0: ticks[7] / clock}
-    return snapshot
-
-
-def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
-    """CPU seconds between two snapshots; a process gone by the end is not counted."""
-    spent = {
-        name: sum(t - before.get(name, {}).get(pid, 0.0) for pid, t in pids.items())
-        for name, pids in after.items()
-    }
-    ours = sum(v for k, v in spent.items() if k not in ("machine busy", "stolen"))
-    # Anything else running on the machine (another test run, say) shows up here.
-    spent["everything else"] = spent["machine busy"] - ours
-    return spent
+    worker_pids += [c for pid in worker_pids for c in children(pid)]
+    return cpu_snapshot_of(
+        {
+            "workers": worker_pids,
+            **service_pids(),
+            "target": [target_pid],
+            "beat (this process)": [os.getpid()],
+        }
+    )
 
 
 @dataclass

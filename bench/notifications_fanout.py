@@ -1,0 +1,658 @@
+"""Notification fan-out and delivery on this machine. Prints figures; never judges.
+
+For each worker shape and batch size: publish an incident to N email subscribers
+(delivered to a local aiosmtpd sink) and to M webhook subscribers (a local aiohttp
+receiver on which every tenth URL never answers), with real Celery workers on the
+"notifications" queue; then the time of the publish call, until every delivery is
+planned, until every first attempt has started and ended, and until the last one is
+delivered, with the CPU seconds spent and the phases inside the tasks.
+
+Quick run: ``.venv/bin/python bench/notifications_fanout.py --emails 2000
+--webhooks 1000 --timeout 5 --workers solo``. It uses its own database
+(heliograph_bench) and Redis database (11), both wiped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from common import (
+    BENCH_DIR,
+    CPUS,
+    ROOT,
+    children,
+    cpu_snapshot_of,
+    cpu_spent,
+    database_prepare,
+    print_machine,
+    print_table,
+    redis_flush,
+    service_pids,
+    stop_process,
+)
+
+DATABASE_NAME = "heliograph_bench"
+DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/11"
+QUEUE = "notifications"
+POLL_SECONDS = 0.25
+GOALS = {
+    "publish": 0.5,
+    "webhook": 60.0,  # every first attempt made (hanging ones: timed out)
+    "email": 300.0,  # every message delivered
+}
+
+
+# --- setup ------------------------------------------------------------------------
+
+
+def bench_env() -> dict[str, str]:
+    """The environment shared by this process and the workers it starts."""
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    name = urlsplit(database_url).path.lstrip("/")
+    # The benchmark empties the notification tables: only ever its own database.
+    if name != DATABASE_NAME:
+        sys.exit(f"refusing to run on database {name!r}: only {DATABASE_NAME!r}")
+    broker = os.environ.get("BENCH_NOTIFICATIONS_BROKER_URL") or DEFAULT_BROKER_URL
+    return {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
+        "SECRET_KEY": "bench-only-secret-key",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+@contextlib.contextmanager
+def server(script: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """One of the bench's local servers in its own process; yields its port."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline() or 0)
+        if not port:
+            raise RuntimeError(f"{script} did not start")
+        yield port, process
+    finally:
+        stop_process(process)
+
+
+def server_summary(process: subprocess.Popen[str]) -> str:
+    """What a stopped server said it received (its last line)."""
+    assert process.stdout is not None
+    lines = process.stdout.read().split()
+    return " ".join(lines) or "nothing"
+
+
+# --- subscribers ------------------------------------------------------------------
+
+
+def subscribers_create(emails: int, webhooks: int, receiver: str, hang: int) -> int:
+    """Active page subscribers of each channel, all parked (pending) until their
+    scenario; every ``hang``-th webhook URL hangs. Returns the number that hang."""
+    from django.db import connection
+
+    from notifications.models import (
+        Channel,
+        Scope,
+        Subscriber,
+        SubscriberState,
+        new_signing_secret,
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE notifications_attempt, notifications_delivery, "
+            "notifications_event, notifications_subscriber CASCADE"
+        )
+    parked = {"state": SubscriberState.PENDING, "scope": Scope.PAGE}
+    Subscriber.objects.bulk_create(
+        (
+            Subscriber(channel=Channel.EMAIL, email=f"s{n}@bench.example", **parked)
+            for n in range(emails)
+        ),
+        batch_size=5000,
+    )
+    hanging = 0
+    rows = []
+    for n in range(webhooks):
+        kind = "hang" if hang and n % hang == 0 else "ok"
+        hanging += kind == "hang"
+        rows.append(
+            Subscriber(
+                channel=Channel.WEBHOOK,
+                url=f"{receiver}/{kind}/{n}",
+                email="ops@bench.example",
+                signing_secret=new_signing_secret(),
+                **parked,
+            )
+        )
+    Subscriber.objects.bulk_create(rows, batch_size=5000)
+    return hanging
+
+
+def scenario_reset(channel: str) -> int:
+    """No deliveries or events; only ``channel``'s subscribers active."""
+    from django.db import connection
+
+    from notifications.models import Subscriber, SubscriberState
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE notifications_attempt, notifications_delivery, "
+            "notifications_event CASCADE"
+        )
+    Subscriber.objects.exclude(channel=channel).update(state=SubscriberState.PENDING)
+    active = Subscriber.objects.filter(channel=channel).update(
+        state=SubscriberState.ACTIVE
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE notifications_subscriber")
+    return active
+
+
+# --- workers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """``solo:N``: N worker processes with --pool solo; ``prefork:N``: one worker
+    with N child processes."""
+
+    pool: str
+    size: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        pool, _, size = text.partition(":")
+        if pool not in ("solo", "prefork"):
+            raise ValueError(f"unknown worker shape {text!r}")
+        return cls(pool, int(size or 2))
+
+    def __str__(self) -> str:
+        if self.pool == "solo":
+            return f"{self.size} solo worker processes"
+        return f"1 prefork worker, --concurrency {self.size}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.pool}:{self.size}"
+
+
+@dataclass
+class Workers:
+    shape: Shape
+    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def pids(self) -> list[int]:
+        pids = [p.pid for p in self.processes]
+        return pids + [child for pid in pids for child in children(pid)]
+
+
+def workers_start(shape: Shape, env: dict[str, str]) -> Workers:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if shape.pool == "solo":
+        pools = [["--pool", "solo", "--concurrency", "1"]] * shape.size
+    else:
+        pools = [["--pool", "prefork", "--concurrency", str(shape.size)]]
+    workers = Workers(shape)
+    for number, pool in enumerate(pools):
+        log = BENCH_DIR / f"notifications-worker-{shape.pool}-{number}.log"
+        log.unlink(missing_ok=True)
+        command = [
+            *(sys.executable, str(ROOT / "bench" / "notifications_worker.py")),
+            *("-Q", QUEUE, "-n", f"bench-{number}-{uuid.uuid4().hex[:6]}@%h"),
+            *pool,
+            *("--loglevel", "INFO", "--logfile", str(log)),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        ]
+        workers.processes.append(
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+        workers.logs.append(log)
+    _wait_ready(workers)
+    return workers
+
+
+def _wait_ready(workers: Workers, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in workers.processes):
+            raise RuntimeError(f"a worker exited early; see {workers.logs}")
+        if all(log.exists() and " ready." in log.read_text() for log in workers.logs):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"workers not ready after {timeout:g} s; see {workers.logs}")
+
+
+def workers_stop(workers: Workers) -> None:
+    for process in workers.processes:
+        stop_process(process)
+
+
+SEND_LINE = re.compile(r"bench-send deliveries=(?P<count>\d+) (?P<figures>.*)")
+FAN_OUT_LINE = re.compile(r"bench-fan-out deliveries=(?P<count>\d+) (?P<figures>.*)")
+
+
+def _figures(text: str) -> dict[str, float]:
+    return {key: float(value) for key, value in (p.split("=") for p in text.split())}
+
+
+@dataclass
+class Phases:
+    batches: int = 0
+    deliveries: int = 0
+    send: dict[str, float] = field(default_factory=dict)
+    fan_out: dict[str, float] = field(default_factory=dict)
+    batch_seconds: list[float] = field(default_factory=list)
+
+
+def logs_read(workers: Workers) -> Phases:
+    phases = Phases()
+    for log in workers.logs:
+        text = log.read_text() if log.exists() else ""
+        for match in SEND_LINE.finditer(text):
+            figures = _figures(match["figures"])
+            phases.batches += 1
+            phases.deliveries += int(match["count"])
+            phases.batch_seconds.append(figures["total"])
+            for key, value in figures.items():
+                phases.send[key] = phases.send.get(key, 0.0) + value
+        for match in FAN_OUT_LINE.finditer(text):
+            phases.fan_out = _figures(match["figures"])
+    return phases
+
+
+# --- one scenario -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    channel: str
+    shape: Shape
+    batch: int
+    timeout: int
+
+    def worker_env(self, sink_port: int) -> dict[str, str]:
+        return {
+            "NOTIFICATIONS_BATCH_SIZE": str(self.batch),
+            "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS": str(self.timeout),
+            # The receiver is on 127.0.0.1, which real subscribers may not use.
+            "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS": "true",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(sink_port),
+            "EMAIL_USE_TLS": "false",
+            "EMAIL_USE_SSL": "false",
+        }
+
+    def __str__(self) -> str:
+        timeout = (
+            f", webhook timeout {self.timeout} s" if self.channel == "webhook" else ""
+        )
+        return f"{self.shape}, batch {self.batch}{timeout}"
+
+
+@dataclass
+class Progress:  # deliveries planned, claimed, with an attempt, delivered
+    planned: int = 0
+    started: int = 0
+    ended: int = 0
+    delivered: int = 0
+
+
+@dataclass
+class Figures:
+    config: Config
+    subscribers: int
+    hanging: int
+    publish: float = float("nan")
+    # Seconds from the publish call's start; None: not reached by the deadline.
+    planned: float | None = None
+    started: float | None = None
+    ended: float | None = None
+    delivered: float | None = None
+    states: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    window: float = 0.0
+    last: Progress | None = None
+    phases: Phases = field(default_factory=Phases)
+
+
+def progress_read(event_id: int) -> Progress:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(claimed_at), count(*) FILTER (WHERE attempts > 0),"
+            " count(*) FILTER (WHERE state = 'delivered')"
+            " FROM notifications_delivery WHERE event_id = %s",
+            [event_id],
+        )
+        return Progress(*cursor.fetchone())
+
+
+def publish(label: str) -> tuple[float, dt.datetime, int]:
+    """Open an incident as staff do; the call's seconds, its start and the event."""
+    from django.utils import timezone
+
+    from incidents.services import incident_create
+    from notifications.models import Event
+
+    started_at = timezone.now()
+    started = time.perf_counter()
+    incident_create(name=f"Bench {label}", body="Deliveries are being measured.")
+    seconds = time.perf_counter() - started
+    event = Event.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    return seconds, started_at, event
+
+
+def wait_delivered(event_id: int, figures: Figures, deadline: float) -> None:
+    """Poll the deliveries until every first attempt has ended or the deadline;
+    note when each count reached the number of subscribers."""
+    expected = figures.subscribers
+    expected_delivered = expected - figures.hanging
+    started = time.perf_counter() - figures.publish
+    while time.perf_counter() - started < deadline:
+        now = time.perf_counter() - started
+        seen = figures.last = progress_read(event_id)
+        if figures.planned is None and seen.planned >= expected:
+            figures.planned = now
+        if figures.started is None and seen.started >= expected:
+            figures.started = now
+        if figures.delivered is None and seen.delivered >= expected_delivered:
+            figures.delivered = now
+        if seen.ended >= expected:
+            figures.ended = now
+            return
+        time.sleep(POLL_SECONDS)
+
+
+def exact_times(event_id: int, started_at: dt.datetime, figures: Figures) -> None:
+    """Replace polled times by the rows' own timestamps where the rows have them,
+    and count the outcomes."""
+    from django.db.models import Count, Max
+
+    from notifications.models import Delivery, Event
+
+    def since(moment: dt.datetime | None) -> float | None:
+        return None if moment is None else (moment - started_at).total_seconds()
+
+    deliveries = Delivery.objects.filter(event_id=event_id)
+    latest = deliveries.aggregate(Max("claimed_at"), Max("delivered_at"))
+    fanned_out = Event.objects.get(pk=event_id).fanned_out_at
+    if figures.planned is not None:
+        figures.planned = since(fanned_out)
+    if figures.started is not None:
+        figures.started = since(latest["claimed_at__max"])
+    if figures.delivered is not None:
+        figures.delivered = since(latest["delivered_at__max"])
+    figures.states = dict(
+        deliveries.values_list("state")
+        .annotate(n=Count("pk"))
+        .values_list("state", "n")
+    )
+    errors = deliveries.exclude(last_error="").values_list("last_error")
+    figures.errors = dict(errors.annotate(n=Count("pk")).values_list("last_error", "n"))
+
+
+def scenario_run(
+    config: Config,
+    env: dict[str, str],
+    servers: dict[str, int],
+    hanging: int,
+    deadline: float,
+) -> Figures:
+    from django.db import close_old_connections
+
+    subscribers = scenario_reset(config.channel)
+    redis_flush(env["CELERY_BROKER_URL"])
+    figures = Figures(
+        config, subscribers, hanging if config.channel == "webhook" else 0
+    )
+    workers = workers_start(config.shape, {**env, **config.worker_env(servers["sink"])})
+    try:
+        groups = {
+            "workers": workers.pids(),
+            "smtp sink": [servers["sink pid"]],
+            "webhook receiver": [servers["receiver pid"]],
+            **service_pids(),
+            "bench (this process)": [os.getpid()],
+        }
+        before = cpu_snapshot_of(groups)
+        window = time.perf_counter()
+        figures.publish, started_at, event_id = publish(str(config))
+        wait_delivered(event_id, figures, deadline)
+        figures.window = time.perf_counter() - window
+        figures.cpu = cpu_spent(before, cpu_snapshot_of(groups))
+    finally:
+        workers_stop(workers)
+    close_old_connections()
+    exact_times(event_id, started_at, figures)
+    figures.phases = logs_read(workers)
+    return figures
+
+
+# --- printing ---------------------------------------------------------------------
+
+
+def _seconds(value: float | None, goal: float | None = None) -> list[str]:
+    shown = "not reached" if value is None else f"{value:.2f}"
+    if goal is None:
+        return [shown, ""]
+    return [shown, f"goal < {goal:g}"]
+
+
+def print_scenario(f: Figures) -> None:
+    c = f.config
+    what = (
+        f"{f.subscribers:,} email subscribers -> aiosmtpd sink"
+        if c.channel == "email"
+        else f"{f.subscribers:,} webhook subscribers -> aiohttp receiver, "
+        f"{f.hanging:,} of them hang"
+    )
+    print(f"{what}; {c}")
+    goal = GOALS[c.channel]
+    rows = [
+        ["publish call (incident_create)", *_seconds(f.publish, GOALS["publish"])],
+        ["every delivery planned (fanned_out_at)", *_seconds(f.planned)],
+        ["every first attempt started (claimed_at)", *_seconds(f.started)],
+        [
+            "every first attempt ended (polled)",
+            *_seconds(f.ended, goal if c.channel == "webhook" else None),
+        ],
+        [
+            "last delivered (delivered_at)",
+            *_seconds(f.delivered, goal if c.channel == "email" else None),
+        ],
+    ]
+    print_table(["seconds from the publish call's start", "s", ""], rows)
+    if f.ended is None and f.last is not None:
+        seen = f.last
+        print(
+            f"  at the {f.window:.0f} s deadline: {seen.planned:,} planned, "
+            f"{seen.started:,} started, {seen.ended:,} ended, "
+            f"{seen.delivered:,} delivered"
+        )
+    states = ", ".join(f"{state} {n:,}" for state, n in sorted(f.states.items()))
+    errors = "; ".join(f"{error!r} x{n:,}" for error, n in f.errors.items())
+    print(f"  deliveries: {states}" + (f"; errors: {errors}" if errors else ""))
+    p = f.phases
+    if p.batches:
+        total = p.send.get("total") or 1.0
+        parts = ", ".join(
+            f"{key} {p.send.get(key, 0.0):.1f} s ({p.send.get(key, 0.0) / total:.0%})"
+            for key in ("claim", "render", "send", "record")
+        )
+        ordered = sorted(p.batch_seconds)
+        print(
+            f"  sending: {p.batches} batches, {p.deliveries:,} deliveries in "
+            f"{total:.1f} s of tasks ({p.deliveries / total:,.0f} per task second); "
+            f"batch median {ordered[len(ordered) // 2]:.2f} s, max {ordered[-1]:.2f} s"
+        )
+        print(f"    summed phases: {parts}")
+    if p.fan_out:
+        print(
+            f"  fan-out task: {p.fan_out['total']:.2f} s, of which planning rows "
+            f"{p.fan_out['plan']:.2f} s, queuing batches {p.fan_out['enqueue']:.2f} s"
+        )
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in f.cpu.items())
+    of = f.window * CPUS
+    print(f"  cpu seconds in the {f.window:.0f} s window (of {of:.0f}): {cpu}")
+    print()
+
+
+def print_summary(all_figures: list[Figures]) -> None:
+    print("summary (seconds from the publish call's start)")
+    rows = []
+    for f in all_figures:
+        c = f.config
+        rows.append(
+            [
+                c.channel,
+                f"{f.subscribers:,}",
+                c.shape.label,
+                str(c.batch),
+                f"{c.timeout}" if c.channel == "webhook" else "-",
+                f"{f.publish:.2f}",
+                *(
+                    "-" if v is None else f"{v:.1f}"
+                    for v in (f.planned, f.started, f.ended, f.delivered)
+                ),
+                f"{f.cpu.get('workers', 0.0):.0f}",
+            ]
+        )
+    header = "channel,N,workers,batch,timeout,publish,planned,started,ended,delivered"
+    print_table([*header.split(","), "worker cpu s"], rows)
+    print(
+        f"  goals: publish < {GOALS['publish']:g} s; webhooks' first attempts ended"
+        f" < {GOALS['webhook']:g} s; emails delivered < {GOALS['email']:g} s"
+    )
+
+
+# --- main -------------------------------------------------------------------------
+
+
+def _ints(text: str) -> list[int]:
+    return [int(value) for value in text.split(",") if value]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emails", type=int, default=100_000, help="0: skip")
+    parser.add_argument("--webhooks", type=int, default=10_000, help="0: skip")
+    parser.add_argument(
+        "--workers",
+        default="solo:2,prefork:8",
+        help="comma-separated shapes: solo[:N] (N solo processes, default 2) or "
+        "prefork:N (one worker, N children)",
+    )
+    parser.add_argument("--batch", default="200", help="NOTIFICATIONS_BATCH_SIZE(s)")
+    parser.add_argument(
+        "--timeout", default="30", help="NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS(s)"
+    )
+    parser.add_argument("--hang-every", type=int, default=10, help="0: none hang")
+    parser.add_argument(
+        "--deadline", type=int, default=420, help="max seconds to wait per scenario"
+    )
+    args = parser.parse_args()
+    try:
+        args.workers = [Shape.parse(s) for s in args.workers.split(",") if s]
+        args.batch, args.timeout = _ints(args.batch), _ints(args.timeout)
+    except ValueError as error:
+        parser.error(str(error))
+    if not (0 <= args.emails <= 200_000 and 0 <= args.webhooks <= 50_000):
+        parser.error("--emails must be 0-200,000 and --webhooks 0-50,000")
+    if not 10 <= args.deadline <= 600:
+        parser.error("--deadline must be 10-600 s")
+    return args
+
+
+def configs(args: argparse.Namespace) -> list[Config]:
+    found = []
+    for shape in args.workers:
+        for batch in args.batch:
+            if args.emails:
+                found.append(Config("email", shape, batch, args.timeout[0]))
+            if args.webhooks:
+                found += [Config("webhook", shape, batch, t) for t in args.timeout]
+    return found
+
+
+def main() -> None:
+    args = parse_args()
+    env = bench_env()
+    os.environ.update(env)
+    database_prepare(env["DATABASE_URL"])
+    redis_flush(env["CELERY_BROKER_URL"])
+
+    import django
+
+    django.setup()
+    import statuspage.celery  # noqa: F401  (configures the app the tasks send with)
+
+    print_machine(
+        env["CELERY_BROKER_URL"],
+        ("celery", "kombu", "Django", "psycopg", "aiohttp", "aiosmtpd"),
+        "  one aiosmtpd sink and one aiohttp receiver (each one process, one thread)"
+        "\n  share the cpus with the workers, PostgreSQL and Redis.",
+    )
+    all_figures = []
+    try:
+        with (
+            server("smtp_sink.py") as (sink_port, sink),
+            server("webhook_receiver.py") as (receiver_port, receiver),
+        ):
+            hanging = subscribers_create(
+                args.emails,
+                args.webhooks,
+                f"http://127.0.0.1:{receiver_port}",
+                args.hang_every,
+            )
+            servers = {
+                "sink": sink_port,
+                "sink pid": sink.pid,
+                "receiver pid": receiver.pid,
+            }
+            for config in configs(args):
+                figures = scenario_run(config, env, servers, hanging, args.deadline)
+                print_scenario(figures)
+                all_figures.append(figures)
+        print(f"  the sink accepted: {server_summary(sink)}")
+        print(f"  the receiver got: {server_summary(receiver)}")
+        print()
+        print_summary(all_figures)
+    finally:
+        redis_flush(env["CELERY_BROKER_URL"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""A webhook receiver for the benchmark: answers 200 to ``POST /ok/<n>`` and never
+answers ``POST /hang/<n>`` (the sender's timeout ends those requests).
+
+Run as its own process (aiohttp.web, one thread). Listens on 127.0.0.1 only, on a
+free port it prints as its first line; on SIGTERM it prints what it received, then
+exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections import Counter
+
+from aiohttp import web
+
+hits: Counter[str] = Counter()
+stop = asyncio.Event()
+
+
+async def receive(request: web.Request) -> web.Response:
+    await request.read()
+    kind = request.match_info["kind"]
+    hits[kind] += 1
+    if kind == "hang":
+        await stop.wait()  # the sender gives up first
+    return web.Response(text="ok")
+
+
+async def serve() -> None:
+    app = web.Application()
+    app.router.add_post("/{kind}/{number}", receive)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    # Thousands of deliveries connect at once: a short backlog would show as latency.
+    sock.listen(4096)
+    await web.SockSite(runner, sock).start()
+    print(sock.getsockname()[1], flush=True)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    print(" ".join(f"{k}={v}" for k, v in sorted(hits.items())) or "none", flush=True)
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())
