@@ -24,6 +24,9 @@ class Kind:
     MAINTENANCE_UPDATED = "maintenance.updated"
     MAINTENANCE_COMPLETED = "maintenance.completed"
     COMPONENT_UPDATED = "component.updated"
+    # Changes the public page shows but nobody is notified of.
+    PAGE_UPDATED = "page.updated"
+    PUBLIC_CHANGED = "public.changed"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ def listen(listener: Listener) -> None:
 def announce(change: Change) -> None:
     for listener in list(_listeners):
         listener(change)
+
+
+def announce_quietly(kind: str = Kind.PUBLIC_CHANGED) -> None:
+    """Say the public page changed, with nothing to notify anyone of."""
+    announce(Change(kind=kind, notify=False))
 
 
 _UPDATE_KINDS = {

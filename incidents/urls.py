@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import feeds, views
+from . import badges, embed, feeds, views
 
 app_name = "public"
 
@@ -10,4 +10,12 @@ urlpatterns = [
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
     path("feed.atom", feeds.HistoryFeed(), name="feed-atom"),
     path("feed.rss", feeds.HistoryRssFeed(), name="feed-rss"),
+    path("badge.svg", badges.page_badge, name="badge"),
+    path(
+        "components/<str:public_id>/badge.svg",
+        badges.component_badge,
+        name="component-badge",
+    ),
+    path("embed.js", embed.embed_js, name="embed-js"),
+    path("compact/", embed.compact, name="compact"),
 ]

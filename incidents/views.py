@@ -49,7 +49,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "page": state.page,
             "status": state.status,
-            "components": _visible_tree(state.components),
+            "components": visible_tree(state.components),
             "unresolved": _shown(state.unresolved, group_names),
             "active": _shown(state.active, group_names),
             "upcoming": _shown(state.upcoming, group_names),
@@ -89,7 +89,7 @@ def history(request: HttpRequest) -> HttpResponse:
 # Helpers ------------------------------------------------------------------------------
 
 
-def _visible_tree(
+def visible_tree(
     components: list[Component],
 ) -> list[tuple[Component, list[Component]]]:
     """The component tree as visitors see it: a group shows only if a child does."""

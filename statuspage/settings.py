@@ -91,6 +91,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: published public pages are answered from the snapshot, with no query.
+    "incidents.snapshot.serve.SnapshotMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -234,11 +236,36 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.deliveries_sweep",
         "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 30),
     },
+    # Re-confirms the snapshot even when nothing changes, so its age stays honest.
+    "snapshot-refresh": {
+        "task": "incidents.tasks.snapshot_publish",
+        "schedule": env_int("SNAPSHOT_REFRESH_SECONDS", 60),
+    },
     "automatic-incidents-resolve": {
         "task": "probes.tasks.automatic_incidents_resolve",
         "schedule": env_int("AUTO_RESOLVE_CHECK_SECONDS", 15),
     },
 }
+
+# The published snapshot of the public page, API and feeds (incidents.snapshot).
+SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR") or VAR_DIR / "snapshot")
+# Every publish also writes the whole public site here, for a static host or CDN.
+SNAPSHOT_EXPORT_DIR = env_str("SNAPSHOT_EXPORT_DIR") or None
+SNAPSHOT_REDIS_PREFIX = env_str("SNAPSHOT_REDIS_PREFIX") or "heliograph:snapshot:"
+SNAPSHOT_REDIS_POLL_SECONDS = env_int("SNAPSHOT_REDIS_POLL_SECONDS", 1)
+SNAPSHOT_MAX_AGE = env_int("SNAPSHOT_MAX_AGE", 5)
+SNAPSHOT_STALE_WHILE_REVALIDATE = env_int("SNAPSHOT_STALE_WHILE_REVALIDATE", 30)
+SNAPSHOT_STALE_IF_ERROR = env_int("SNAPSHOT_STALE_IF_ERROR", 86400)
+# Older than this, pages say how old their information is.
+SNAPSHOT_STALE_AFTER_SECONDS = env_int("SNAPSHOT_STALE_AFTER_SECONDS", 300)
+# Changes within this wait after the first join its render.
+SNAPSHOT_DEBOUNCE_MS = env_int("SNAPSHOT_DEBOUNCE_MS", 300)
+# Two renders start at least this far apart, however fast changes come.
+SNAPSHOT_MIN_INTERVAL_MS = env_int("SNAPSHOT_MIN_INTERVAL_MS", 1000)
+SNAPSHOT_HISTORY_PAGES = env_int("SNAPSHOT_HISTORY_PAGES", 3)
+# Incidents changed within this are rendered on every publish; others when all are.
+SNAPSHOT_RECENT_SECONDS = env_int("SNAPSHOT_RECENT_SECONDS", 86400)
+SNAPSHOT_FULL_RENDER_SECONDS = env_int("SNAPSHOT_FULL_RENDER_SECONDS", 3600)
 
 # Probes: each region is a queue "probes.<region>" with workers placed in that network.
 PROBE_REGIONS = env_list("PROBE_REGIONS", "local")

@@ -35,6 +35,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def isolated_snapshot(settings: Any, tmp_path: Path) -> Iterator[Any]:
+    """Every test publishes into a snapshot of its own: a fresh folder and Redis
+    prefix, and readers that remember nothing. A leftover snapshot would otherwise
+    answer public requests in place of the views under test."""
+    import redis
+
+    from incidents.snapshot import store
+
+    settings.SNAPSHOT_DIR = tmp_path / "snapshot"
+    settings.SNAPSHOT_REDIS_PREFIX = prefix = f"test-snapshot:{uuid.uuid4().hex}:"
+    redis_url = settings.REDIS_URL  # a test may point it at a stopped server
+    store.forget_readers()
+    yield store.current_store()
+    store.forget_readers()
+    if redis_url:
+        client = redis.Redis.from_url(redis_url)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+
+
 def make_page(**overrides: Any) -> Page:
     fields: dict[str, Any] = {
         "name": "Acme",
@@ -144,7 +165,14 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[byte
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": worker_database_url(), **env},
+            env={
+                **os.environ,
+                "DATABASE_URL": worker_database_url(),
+                # The worker publishes into this test's snapshot, not the real one.
+                "SNAPSHOT_DIR": str(settings.SNAPSHOT_DIR),
+                "SNAPSHOT_REDIS_PREFIX": settings.SNAPSHOT_REDIS_PREFIX,
+                **env,
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -74,6 +74,7 @@ def component_create(
     component.save()
     if group is not None:
         _group_refresh(group)
+    events.announce_quietly()
     return component
 
 
@@ -107,6 +108,7 @@ def component_update(*, component: Component, **fields: Any) -> Component:
     component.save(update_fields=[*fields, "updated_at"])
     for group in {g for g in (old_group, component.group) if g is not None}:
         _group_refresh(group)
+    events.announce_quietly()
     return component
 
 
@@ -123,6 +125,7 @@ def component_delete(*, component: Component) -> None:
     component.save(update_fields=["deleted_at", "updated_at"])
     if component.group is not None:
         _group_refresh(component.group)
+    events.announce_quietly()
 
 
 @transaction.atomic
@@ -137,6 +140,7 @@ def components_reorder(*, ordered: Iterable[Component]) -> None:
         if component.position != position:
             component.position = position
             component.save(update_fields=["position", "updated_at"])
+    events.announce_quietly()
 
 
 def _refuse_deleted(component: Component) -> None:

@@ -307,6 +307,7 @@ def incident_edit(
             incident.impact = impact_of(statuses)
     incident.full_clean()
     incident.save()
+    events.announce_quietly()
     return incident
 
 
@@ -341,3 +342,4 @@ def incident_publish_postmortem(
 @transaction.atomic
 def incident_delete(*, incident: Incident) -> None:
     incident.delete()
+    events.announce_quietly()

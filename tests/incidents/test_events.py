@@ -25,7 +25,8 @@ def heard() -> Iterator[list[events.Change]]:
 
 
 def kinds(changes: list[events.Change]) -> list[str]:
-    return [change.kind for change in changes]
+    """The announcements that notify someone."""
+    return [change.kind for change in changes if change.notify]
 
 
 def test_it_announces_an_incident_from_opening_to_postmortem(
@@ -47,10 +48,11 @@ def test_it_announces_an_incident_from_opening_to_postmortem(
         "incident.resolved",
         "incident.postmortem_published",
     ]
-    created = heard[1]
+    loud = [change for change in heard if change.notify]
+    created = loud[1]
     assert created.incident == incident and created.update is not None
-    assert heard[0].status_change is not None
-    assert heard[0].status_change.new_status == "major_outage"
+    assert loud[0].status_change is not None
+    assert loud[0].status_change.new_status == "major_outage"
 
 
 def test_it_announces_maintenance_from_schedule_to_completion(
@@ -83,6 +85,22 @@ def test_it_passes_on_a_request_for_no_notifications(
         incident=incident, status="monitoring", deliver_notifications=False
     )
     assert [change.notify for change in heard] == [True, False]
+
+
+def test_it_announces_quietly_what_only_the_page_shows(
+    heard: list[events.Change],
+) -> None:
+    api = make_component(name="API")
+    services.component_update(component=api, description="The REST API")
+    services.components_reorder(ordered=[api])
+    incident = make_incident()
+    services.incident_edit(incident=incident, name="Renamed")
+    services.incident_delete(incident=incident)
+    services.component_delete(component=api)
+    services.page_update(name="Acme")
+
+    quiet = [change.kind for change in heard if not change.notify]
+    assert quiet == ["public.changed"] * 6 + ["page.updated"]
 
 
 def test_it_announces_inside_the_transaction_of_the_change(

@@ -1,0 +1,88 @@
+"""Write the snapshot into a folder that any static web server can serve as it is.
+
+Each artifact goes to its ``Entry.file`` (``index.html``, ``history/index.html``,
+``incidents/<id>/index.html``, ``feed.atom``, ``api/v2/summary.json``...) with the
+very bytes the app serves, next to the static files the pages link to. Serve the
+folder at the root of its host: the pages link to ``/history/``, ``/static/...``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
+
+from .store import Manifest, Store, _atomic_write, current_store
+
+# The list of files the last export wrote, so the next one removes those now gone.
+INDEX = ".heliograph-export.json"
+
+
+def _static_source(name: str) -> Path | None:
+    """A static file by its served name (hashed in production, after collectstatic)."""
+    if settings.STATIC_ROOT and (Path(settings.STATIC_ROOT) / name).is_file():
+        return Path(settings.STATIC_ROOT) / name
+    found = finders.find(name)
+    return Path(found) if isinstance(found, str) else None
+
+
+def _static_names(bodies: list[bytes]) -> set[str]:
+    prefix = static("")
+    pattern = re.compile(
+        rb'(?:href|src)="' + re.escape(prefix.encode()) + rb'([^"?#]+)'
+    )
+    return {m.decode() for body in bodies for m in pattern.findall(body)}
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if path.is_file() and path.read_bytes() == data:
+        return  # same bytes: keep the file's date, for rsync and CDN uploads
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, data)
+
+
+def snapshot_export(*, to: Path, store: Store | None = None) -> list[str]:
+    """Export the newest snapshot into ``to``; returns the files written."""
+    store = store or current_store()
+    manifest = store.newest()
+    if manifest is None:
+        raise LookupError("Nothing is published yet: run `manage.py publish` first.")
+    to.mkdir(parents=True, exist_ok=True)
+    written = _export_artifacts(manifest, store, to)
+    html = [(to / name).read_bytes() for name in written if name.endswith(".html")]
+    for name in sorted(_static_names(html)):
+        source = _static_source(name)
+        if source is not None:
+            target = to / static(name).lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            written.append(str(target.relative_to(to)))
+    _remove_stale(to, written)
+    return written
+
+
+def _export_artifacts(manifest: Manifest, store: Store, to: Path) -> list[str]:
+    client = store.connect()
+    written = []
+    for entry in manifest.artifacts.values():
+        if entry.file is None:
+            continue
+        body = store.blob(entry.etag, client)
+        if body is None:
+            raise LookupError(f"Snapshot {manifest.version} lacks {entry.file}")
+        _write_if_changed(to / entry.file, body)
+        written.append(entry.file)
+    return written
+
+
+def _remove_stale(to: Path, written: list[str]) -> None:
+    index = to / INDEX
+    before = set(json.loads(index.read_text())) if index.is_file() else set()
+    for name in before - set(written):
+        (to / name).unlink(missing_ok=True)
+    _atomic_write(index, json.dumps(sorted(written)).encode())

@@ -1,0 +1,194 @@
+"""Publish the snapshot after each change, a fraction of a second later.
+
+Every announced change asks for a publish once its transaction commits. The ask
+enqueues the Celery task ``incidents.tasks.snapshot_publish`` (queue "default") only
+when none is already waiting, after a short delay and at most about once a second,
+so a burst of changes joins one render; the task skips a render that one begun
+after the ask already did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import time
+from functools import partial
+from pathlib import Path
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from incidents.events import Change, Kind
+
+from . import artifacts
+from .export import snapshot_export
+from .render import Rendered, render_site
+from .store import Entry, Manifest, Store, current_reader, current_store
+
+log = logging.getLogger(__name__)
+
+# The page settings changed: every page shows them, so everything is rendered again.
+PAGE_UPDATED = Kind.PAGE_UPDATED
+# A waiting publish older than this is presumed lost (its task or worker died).
+PENDING_SECONDS = 10
+
+
+def etag_of(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def _manifest(
+    rendered: dict[str, Rendered],
+    keep: list[str],
+    previous: Manifest | None,
+    *,
+    started: float,
+    full: bool,
+) -> tuple[Manifest, dict[str, bytes]]:
+    """The new manifest: an artifact whose bytes did not change keeps its date."""
+    old = previous.artifacts if previous else {}
+    entries: dict[str, Entry] = {key: old[key] for key in keep if key in old}
+    blobs: dict[str, bytes] = {}
+    for key, page in rendered.items():
+        etag = etag_of(page.body)
+        unchanged = key in old and old[key].etag == etag
+        modified_at = old[key].modified_at if unchanged else started
+        file = artifacts.export_name(key)
+        entries[key] = Entry(etag, page.content_type, modified_at, file, page.headers)
+        blobs[etag] = page.body
+    manifest = Manifest(
+        version=max(previous.version + 1 if previous else 0, int(started * 1000)),
+        changed_at=max(entry.modified_at for entry in entries.values()),
+        rendered_at=started,
+        full_rendered_at=(
+            started if full or previous is None else previous.full_rendered_at
+        ),
+        artifacts=entries,
+    )
+    return manifest, blobs
+
+
+def _covered(previous: Manifest | None, requested_at: float | None, full: bool) -> bool:
+    """Did a render that began after this request already run?"""
+    if previous is None or requested_at is None:
+        return False
+    began = previous.full_rendered_at if full else previous.rendered_at
+    return began >= requested_at
+
+
+def snapshot_publish(
+    *, requested_at: float | None = None, full: bool = False, store: Store | None = None
+) -> Manifest | None:
+    """Render the public artifacts and store them; None when already up to date.
+
+    1. Take the publish lock, and skip when a later render already covered the ask.
+    2. Render: the listed paths, the first history pages, the incidents that changed
+       (every incident when ``full``, when none was published yet, and hourly).
+    3. Hash each body (its ETag) and write blobs then manifest, to disk and Redis.
+    4. Export to ``SNAPSHOT_EXPORT_DIR`` when set.
+    """
+    store = store or current_store()
+    with store.lock():
+        previous = store.newest()
+        if _covered(previous, requested_at, full):
+            return None
+        started = time.time()
+        full = (
+            full
+            or previous is None
+            or (
+                started - previous.full_rendered_at
+                > settings.SNAPSHOT_FULL_RENDER_SECONDS
+            )
+        )
+        rendered, keep = render_site(
+            known=previous.artifacts if previous else (),
+            full=full,
+            now=dt.datetime.fromtimestamp(started, dt.UTC),
+        )
+        manifest, blobs = _manifest(
+            rendered, keep, previous, started=started, full=full
+        )
+        store.write(manifest, blobs, previous)
+        if settings.SNAPSHOT_EXPORT_DIR:
+            snapshot_export(to=Path(settings.SNAPSHOT_EXPORT_DIR), store=store)
+    log.info(
+        "Published snapshot %s: %s rendered, %s kept, in %.0f ms",
+        manifest.version,
+        len(rendered),
+        len(keep),
+        (time.time() - started) * 1000,
+    )
+    return manifest
+
+
+# Asking for a publish ----------------------------------------------------------------
+
+
+def _pending_claim(store: Store) -> bool:
+    """True if no publish was waiting and this caller now owns the wait."""
+    client = store.connect()
+    if client is not None:
+        try:
+            key = f"{store.prefix}pending"
+            return bool(client.set(key, "1", nx=True, ex=PENDING_SECONDS))
+        except redis.RedisError:
+            return True  # enqueue anyway: the task skips what is already covered
+    store.directory.mkdir(parents=True, exist_ok=True)
+    path = store.directory / ".pending"
+    try:
+        if time.time() - path.stat().st_mtime > PENDING_SECONDS:
+            path.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def pending_clear(store: Store | None = None) -> None:
+    """The waiting publish starts: a change from now on asks for another."""
+    store = store or current_store()
+    client = store.connect()
+    if client is not None:
+        try:
+            client.delete(f"{store.prefix}pending")
+        except redis.RedisError:
+            pass
+    (store.directory / ".pending").unlink(missing_ok=True)
+
+
+def _delay() -> float:
+    """Wait a moment for more changes, and at least the minimum interval between
+    the starts of two renders, so a burst of changes makes about one a second."""
+    debounce = settings.SNAPSHOT_DEBOUNCE_MS / 1000
+    manifest = current_reader().manifest()
+    if manifest is None:
+        return debounce
+    interval = settings.SNAPSHOT_MIN_INTERVAL_MS / 1000
+    next_start = manifest.rendered_at + interval - time.time()
+    return min(max(debounce, next_start), interval)
+
+
+def snapshot_request(*, full: bool = False) -> None:
+    """Ask for a publish soon; at most one waits at a time (a full one always asks)."""
+    if not _pending_claim(current_store()) and not full:
+        return
+    from incidents.tasks import snapshot_publish as task  # tasks import services
+
+    task.apply_async(
+        kwargs={"requested_at": time.time(), "full": full},
+        countdown=_delay(),
+        queue="default",
+    )
+
+
+def on_change(change: Change) -> None:
+    """The listener: ask for a publish once the change is committed."""
+    full = change.kind == PAGE_UPDATED
+    transaction.on_commit(partial(snapshot_request, full=full), robust=True)

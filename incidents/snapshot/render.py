@@ -1,0 +1,184 @@
+"""Render the public artifacts by calling their views, as a visitor's GET would.
+
+A ``RequestFactory`` request (no cookie, no query string) goes through Django's
+resolver to the view, then through the two middlewares that add the public
+headers (``X-Frame-Options``, ``nosniff``, ``Referrer-Policy``...), so the bytes and
+headers are exactly those the app would send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http.request import validate_host
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
+from django.test import RequestFactory
+from django.urls import resolve
+
+from incidents.models import Incident, Page
+
+from . import artifacts
+
+log = logging.getLogger(__name__)
+
+# Headers that belong to the snapshot's own serving, or to no visitor in particular.
+_DROPPED = {
+    "content-length",
+    "cache-control",
+    "expires",
+    "etag",
+    "last-modified",
+    "set-cookie",
+    "vary",
+    "strict-transport-security",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+
+
+class NotRenderable(Exception):
+    """The view did not answer 200: there is nothing to publish for the path."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The address requests are made on: the page's own, so absolute links use it."""
+
+    host: str
+    secure: bool
+
+    @classmethod
+    def of_page(cls) -> Origin:
+        """The page's address if Django accepts its host, else an allowed host.
+
+        Only absolute links use the host, and they are built on ``Page.url``.
+        """
+        url = Page.get().url
+        if not url:
+            log.warning("The page has no public URL: feeds link to the render host")
+        parts = urlsplit(url)
+        domain = parts.hostname or ""
+        allowed = domain and validate_host(domain, settings.ALLOWED_HOSTS)
+        return cls(
+            parts.netloc if allowed else _fallback_host(), parts.scheme == "https"
+        )
+
+
+def _fallback_host() -> str:
+    hosts = [
+        h
+        for h in settings.ALLOWED_HOSTS
+        if h not in ("*", "") and not h.startswith(".")
+    ]
+    return hosts[0] if hosts else "localhost"
+
+
+def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
+    def unused(_: HttpRequest) -> HttpResponse:
+        raise AssertionError
+
+    response = XFrameOptionsMiddleware(unused).process_response(request, response)
+    return SecurityMiddleware(unused).process_response(request, response)
+
+
+def render_path(
+    origin: Origin, path: str, query: dict[str, str] | None = None
+) -> Rendered:
+    request = RequestFactory().get(
+        path, query or {}, secure=origin.secure, HTTP_HOST=origin.host
+    )
+    match = resolve(path)
+    request.resolver_match = match
+    try:
+        response = match.func(request, *match.args, **match.kwargs)
+    except Http404 as error:
+        raise NotRenderable(f"{path}: not found") from error
+    if hasattr(response, "render"):
+        response.render()
+    if response.status_code != 200 or not isinstance(response, HttpResponse):
+        raise NotRenderable(f"{path}: answered {response.status_code}")
+    _finish(request, response)
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROPPED}
+    content_type = headers.pop("Content-Type", "application/octet-stream")
+    return Rendered(response.content, content_type, headers)
+
+
+def _history(origin: Origin) -> dict[str, Rendered]:
+    """The first pages of history: ``/history/`` and ``/history/?page=2``..."""
+    url_name, parameter = artifacts.PAGED
+    path = artifacts.path_of(url_name)
+    pages = {}
+    for number in range(2, settings.SNAPSHOT_HISTORY_PAGES + 1):
+        try:
+            rendered = render_path(origin, path, {parameter: str(number)})
+        except NotRenderable:
+            break
+        pages[f"{path}?{parameter}={number}"] = rendered
+    return pages
+
+
+def incidents_to_render(
+    *, known: Iterable[str], full: bool, now: dt.datetime
+) -> tuple[list[str], list[str]]:
+    """The incident paths to render now, and those whose last rendering still holds.
+
+    Rendered: every incident with ``full``, else those changed recently, those not
+    finished yet, and those the previous snapshot lacks. The recent window is wide
+    (a day by default) so a change committed during a render is never missed.
+    """
+    recent = now - dt.timedelta(seconds=settings.SNAPSHOT_RECENT_SECONDS)
+    incidents = Incident.objects
+    unfinished = (
+        Q(updated_at__gte=recent)
+        | Q(pk__in=incidents.unresolved().values("pk"))
+        | Q(pk__in=incidents.upcoming().values("pk"))
+        | Q(pk__in=incidents.active().values("pk"))
+    )
+    all_ids = set(incidents.values_list("public_id", flat=True))
+    fresh = (
+        all_ids
+        if full
+        else set(incidents.filter(unfinished).values_list("public_id", flat=True))
+    )
+    paths = {
+        public_id: artifacts.path_of("public:incident", public_id)
+        for public_id in all_ids
+    }
+    known = set(known)
+    render = [paths[i] for i in sorted(all_ids) if i in fresh or paths[i] not in known]
+    keep = [paths[i] for i in sorted(all_ids) if paths[i] not in render]
+    return render, keep
+
+
+def render_site(
+    *, known: Iterable[str], full: bool, now: dt.datetime
+) -> tuple[dict[str, Rendered], list[str]]:
+    """Render every listed path, the history pages and the incidents that need it.
+
+    Returns the renderings by path and the incident paths to carry over unchanged.
+    """
+    origin = Origin.of_page()
+    to_render, keep = incidents_to_render(known=known, full=full, now=now)
+    rendered = {}
+    for path in [*artifacts.listed_paths(), *to_render]:
+        try:
+            rendered[path] = render_path(origin, path)
+        except NotRenderable as error:
+            # Gone since listed (a deleted incident): its view answers, as for any
+            # path the snapshot lacks.
+            log.warning("Not published: %s", error)
+    rendered.update(_history(origin))
+    return rendered, keep
