@@ -8,3 +8,6 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("", include("incidents.urls")),
 ]
+
+# 503 while PostgreSQL or Redis is out, 500 for anything else (statuspage.errors).
+handler500 = "statuspage.errors.server_error"

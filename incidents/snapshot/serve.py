@@ -55,8 +55,7 @@ def artifact_key(request: HttpRequest, manifest: Manifest) -> str | None:
 def stale_notice(rendered_at: float, now: float) -> bytes:
     since = timesince(_datetime(rendered_at), _datetime(now), depth=1)
     return format_html(
-        '<div class="stale-notice" role="status" style="margin:1rem 0;padding:.75rem '
-        '1rem;border:2px solid #b45309;border-radius:.5rem;background:#fffbeb;">'
+        '<div class="stale-notice" role="status">'
         "<p><strong>This page may be out of date.</strong> It shows the status as "
         'of <time datetime="{}">{} ago</time>; newer information could not be '
         "published since.</p></div>",

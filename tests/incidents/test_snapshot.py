@@ -307,6 +307,8 @@ def test_it_says_how_old_a_stale_page_is(client: Client, acme: dict[str, Any]) -
     assert int(fresh[serve.AGE_HEADER]) == threshold - 5
     assert "This page may be out of date" in stale.content.decode()
     assert "1\xa0hour ago" in stale.content.decode()
+    # Announced politely to screen readers; styled by the public stylesheet.
+    assert '<div class="stale-notice" role="status">' in stale.content.decode()
     assert stale["ETag"] != fresh["ETag"]
     assert int(stale[serve.AGE_HEADER]) == threshold + 3595
     assert stale_json.content == fresh_json  # JSON keeps its shape

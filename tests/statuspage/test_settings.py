@@ -79,3 +79,17 @@ def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
         STATIC_MANIFEST="true",
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_it_gives_up_on_an_unreachable_database_or_redis_within_seconds() -> None:
+    settings = heliograph_settings
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        assert database["OPTIONS"]["connect_timeout"] == 5
+    if settings.REDIS_URL:
+        assert settings.CACHES["default"]["OPTIONS"] == {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 2,
+        }
+    if settings.CELERY_BROKER_URL.startswith("redis://"):
+        assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] == 2
