@@ -176,7 +176,7 @@ def scenario_reset(channel: str) -> int:
 @dataclass(frozen=True)
 class Shape:
     """``solo:N``: N worker processes with --pool solo; ``prefork:N``: one worker
-    with N child processes."""
+    with N child processes; ``threads:N``: one worker with N threads."""
 
     pool: str
     size: int
@@ -184,14 +184,14 @@ class Shape:
     @classmethod
     def parse(cls, text: str) -> Shape:
         pool, _, size = text.partition(":")
-        if pool not in ("solo", "prefork"):
+        if pool not in ("solo", "prefork", "threads"):
             raise ValueError(f"unknown worker shape {text!r}")
         return cls(pool, int(size or 2))
 
     def __str__(self) -> str:
         if self.pool == "solo":
             return f"{self.size} solo worker processes"
-        return f"1 prefork worker, --concurrency {self.size}"
+        return f"1 {self.pool} worker, --concurrency {self.size}"
 
     @property
     def label(self) -> str:
@@ -214,7 +214,7 @@ def workers_start(shape: Shape, env: dict[str, str]) -> Workers:
     if shape.pool == "solo":
         pools = [["--pool", "solo", "--concurrency", "1"]] * shape.size
     else:
-        pools = [["--pool", "prefork", "--concurrency", str(shape.size)]]
+        pools = [["--pool", shape.pool, "--concurrency", str(shape.size)]]
     workers = Workers(shape)
     for number, pool in enumerate(pools):
         log = BENCH_DIR / f"notifications-worker-{shape.pool}-{number}.log"
@@ -297,12 +297,13 @@ def logs_read(workers: Workers) -> Phases:
 class Config:
     channel: str
     shape: Shape
-    batch: int
+    batch: int  # the channel's: NOTIFICATIONS_BATCH_SIZE or _URL_BATCH_SIZE
     timeout: int
 
     def worker_env(self, sink_port: int) -> dict[str, str]:
         return {
             "NOTIFICATIONS_BATCH_SIZE": str(self.batch),
+            "NOTIFICATIONS_URL_BATCH_SIZE": str(self.batch),
             "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS": str(self.timeout),
             # The receiver is on 127.0.0.1, which real subscribers may not use.
             "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS": "true",
@@ -572,12 +573,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         default="solo:2,prefork:8",
-        help="comma-separated shapes: solo[:N] (N solo processes, default 2) or "
-        "prefork:N (one worker, N children)",
+        help="comma-separated shapes: solo[:N] (N solo processes, default 2), "
+        "prefork:N (one worker, N children) or threads:N (one worker, N threads)",
     )
-    parser.add_argument("--batch", default="200", help="NOTIFICATIONS_BATCH_SIZE(s)")
     parser.add_argument(
-        "--timeout", default="30", help="NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS(s)"
+        "--batch", default="200", help="NOTIFICATIONS_BATCH_SIZE(s) (email)"
+    )
+    parser.add_argument(
+        "--url-batch", default="1000", help="NOTIFICATIONS_URL_BATCH_SIZE(s) (webhooks)"
+    )
+    parser.add_argument(
+        "--timeout", default="15", help="NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS(s)"
     )
     parser.add_argument("--hang-every", type=int, default=10, help="0: none hang")
     parser.add_argument(
@@ -587,6 +593,7 @@ def parse_args() -> argparse.Namespace:
     try:
         args.workers = [Shape.parse(s) for s in args.workers.split(",") if s]
         args.batch, args.timeout = _ints(args.batch), _ints(args.timeout)
+        args.url_batch = _ints(args.url_batch)
     except ValueError as error:
         parser.error(str(error))
     if not (0 <= args.emails <= 200_000 and 0 <= args.webhooks <= 50_000):
@@ -599,11 +606,14 @@ def parse_args() -> argparse.Namespace:
 def configs(args: argparse.Namespace) -> list[Config]:
     found = []
     for shape in args.workers:
-        for batch in args.batch:
-            if args.emails:
-                found.append(Config("email", shape, batch, args.timeout[0]))
-            if args.webhooks:
-                found += [Config("webhook", shape, batch, t) for t in args.timeout]
+        if args.emails:
+            found += [Config("email", shape, b, args.timeout[0]) for b in args.batch]
+        if args.webhooks:
+            found += [
+                Config("webhook", shape, batch, timeout)
+                for batch in args.url_batch
+                for timeout in args.timeout
+            ]
     return found
 
 

@@ -98,7 +98,7 @@ def _fan_out_logged(function: Callable[..., Any]) -> Callable[..., Any]:
 delivery._claim = _timed(delivery._claim, "claim")
 delivery.message_for = _timed(delivery.message_for, "render")
 delivery._record = _timed(delivery._record, "record")
-delivery.deliveries_enqueue = _timed(delivery.deliveries_enqueue, "enqueue")
+delivery._queue = _timed(delivery._queue, "enqueue")
 email.Email._email = _timed(email.Email._email, "render")
 email.deliver = _timed(email.deliver, "send")
 email.connect = _timed(email.connect, "send")

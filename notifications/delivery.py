@@ -12,12 +12,13 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -89,37 +90,68 @@ def subscribers_for(event: Event) -> QuerySet[Subscriber]:
     return active.filter(scoped, channels).distinct()
 
 
+def batch_size(channel: str) -> int:
+    """Email batches share one SMTP connection, message after message. A URL
+    channel's batch is sent all at once and takes as long as its slowest receiver
+    (a hanging one: the timeout), so it is larger: fewer timeouts waited in turn."""
+    if channel == Channel.EMAIL:
+        return settings.NOTIFICATIONS_BATCH_SIZE
+    return settings.NOTIFICATIONS_URL_BATCH_SIZE
+
+
+def batches(by_channel: dict[str, list[int]]) -> Iterator[list[int]]:
+    """Ids in batches of one channel each, URL channels first: their few batches
+    mostly wait on the network, so they hold up the mail by one timeout at most,
+    while mail first would hold them up for the whole mailing."""
+    for channel in sorted(by_channel, key=lambda c: c == Channel.EMAIL):
+        yield from chunked(by_channel[channel], batch_size(channel))
+
+
 def event_fan_out(*, event_id: int) -> int:
-    """Plan one delivery per concerned subscriber, then queue them in batches.
+    """Plan one delivery per concerned subscriber and queue it, a batch at a time,
+    so the first messages leave while the rest are still being planned.
 
     Safe to run again after a crash: the database refuses a second delivery for the
     same (event, subscriber), and queuing a delivery twice sends it once (claims).
+    The event counts as fanned out only once every batch is queued.
     """
     event = Event.objects.get(pk=event_id)
-    ids = subscribers_for(event).values_list("pk", flat=True).order_by("pk")
-    for chunk in chunked(ids.iterator(chunk_size=5000), 1000):
+    targets = subscribers_for(event).values_list("pk", "channel").order_by("pk")
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for pk, channel in targets.iterator(chunk_size=5000):
+        by_channel[channel].append(pk)
+    queued = 0
+    for subscriber_ids in batches(by_channel):
         Delivery.objects.bulk_create(
-            [Delivery(event=event, subscriber_id=pk) for pk in chunk],
+            [Delivery(event=event, subscriber_id=pk) for pk in subscriber_ids],
             ignore_conflicts=True,
         )
+        pending = Delivery.objects.filter(
+            event=event, subscriber_id__in=subscriber_ids, state=DeliveryState.PENDING
+        )
+        ids = list(pending.values_list("pk", flat=True))
+        if ids:
+            _queue(ids)
+        queued += len(ids)
     Event.objects.filter(pk=event_id).update(fanned_out_at=timezone.now())
-    pending = Delivery.objects.filter(event=event, state=DeliveryState.PENDING)
-    return deliveries_enqueue(pending)
+    return queued
 
 
 def deliveries_enqueue(deliveries: QuerySet[Delivery]) -> int:
-    """Send send-tasks for these deliveries, a batch per channel at a time."""
-    from .tasks import deliveries_send  # tasks call services; import late
-
+    """Send send-tasks for these deliveries, in batches of one channel each."""
     by_channel: dict[str, list[int]] = defaultdict(list)
     for pk, channel in deliveries.values_list("pk", "subscriber__channel"):
         by_channel[channel].append(pk)
-    size = settings.NOTIFICATIONS_BATCH_SIZE
-    for ids in by_channel.values():
-        for chunk in chunked(ids, size):
-            Delivery.objects.filter(pk__in=chunk).update(queued_at=timezone.now())
-            deliveries_send.apply_async(args=(chunk,), queue="notifications")
+    for ids in batches(by_channel):
+        _queue(ids)
     return sum(len(ids) for ids in by_channel.values())
+
+
+def _queue(ids: list[int]) -> None:
+    from .tasks import deliveries_send  # tasks call services; import late
+
+    Delivery.objects.filter(pk__in=ids).update(queued_at=timezone.now())
+    deliveries_send.apply_async(args=(ids,), queue="notifications")
 
 
 @transaction.atomic
@@ -171,6 +203,7 @@ def retry_delay(attempts: int) -> dt.timedelta | None:
 
 def _record(batch: list[Delivery], results: list[Result], started: dt.datetime) -> None:
     attempts = []
+    now = timezone.now()
     for delivery, result in zip(batch, results, strict=True):
         delivery.attempts += 1
         attempts.append(
@@ -186,17 +219,29 @@ def _record(batch: list[Delivery], results: list[Result], started: dt.datetime) 
                 permanent=result.permanent,
             )
         )
-        _settle(delivery, result)
+        _settle(delivery, result, now)
     Attempt.objects.bulk_create(attempts)
-    Delivery.objects.bulk_update(
-        batch,
-        ["state", "attempts", "next_attempt_at", "delivered_at", "last_error"],
-    )
+    _save(batch, now)
     outcomes = list(zip(batch, results, strict=True))
     for subscriber in {d.subscriber for d, r in outcomes if r.status_code == GONE}:
         _unsubscribe_gone(subscriber)
-    for subscriber in {d.subscriber for d, r in outcomes if not r.ok}:
-        _quarantine_if_failing(subscriber)
+    _quarantine_failing({d.subscriber for d, r in outcomes if not r.ok})
+
+
+def _save(batch: list[Delivery], now: dt.datetime) -> None:
+    """Delivered rows (most of them, usually) in one plain UPDATE; the others each
+    have their own retry time."""
+    delivered = [d.pk for d in batch if d.state == DeliveryState.DELIVERED]
+    Delivery.objects.filter(pk__in=delivered).update(
+        state=DeliveryState.DELIVERED,
+        attempts=F("attempts") + 1,
+        delivered_at=now,
+        last_error="",
+    )
+    Delivery.objects.bulk_update(
+        [d for d in batch if d.state != DeliveryState.DELIVERED],
+        ["state", "attempts", "next_attempt_at", "last_error"],
+    )
 
 
 def _unsubscribe_gone(subscriber: Subscriber) -> None:
@@ -209,25 +254,31 @@ def _unsubscribe_gone(subscriber: Subscriber) -> None:
     )
 
 
-def _quarantine_if_failing(subscriber: Subscriber) -> None:
-    """Stop sending to a URL that keeps failing, and tell its contact.
+def _quarantine_failing(subscribers: set[Subscriber]) -> None:
+    """Stop sending to URLs that keep failing, and tell their contacts.
 
     Email has its own bounce handling; a webhook with QUARANTINE_FAILURES failed
     attempts within the last hour is set aside until staff reactivate it.
     """
-    if subscriber.channel == Channel.EMAIL:
+    watched = {s.pk: s for s in subscribers if s.channel != Channel.EMAIL}
+    if not watched:
         return
     since = timezone.now() - dt.timedelta(hours=1)
-    failures = Attempt.objects.filter(
-        delivery__subscriber=subscriber, succeeded=False, started_at__gte=since
-    ).count()
-    if failures < settings.NOTIFICATIONS_QUARANTINE_FAILURES:
-        return
-    quarantined = Subscriber.objects.filter(
-        pk=subscriber.pk, state=SubscriberState.ACTIVE
-    ).update(state=SubscriberState.QUARANTINED, quarantined_at=timezone.now())
-    if quarantined:
-        transaction.on_commit(lambda: _tell_contact(subscriber, failures))
+    failing = (
+        Attempt.objects.filter(
+            delivery__subscriber__in=watched, succeeded=False, started_at__gte=since
+        )
+        .values("delivery__subscriber")
+        .annotate(failures=Count("pk"))
+        .filter(failures__gte=settings.NOTIFICATIONS_QUARANTINE_FAILURES)
+        .values_list("delivery__subscriber", "failures")
+    )
+    for pk, failures in failing:
+        quarantined = Subscriber.objects.filter(
+            pk=pk, state=SubscriberState.ACTIVE
+        ).update(state=SubscriberState.QUARANTINED, quarantined_at=timezone.now())
+        if quarantined:
+            transaction.on_commit(partial(_tell_contact, watched[pk], failures))
 
 
 def _tell_contact(subscriber: Subscriber, failures: int) -> None:
@@ -247,8 +298,7 @@ def _tell_contact(subscriber: Subscriber, failures: int) -> None:
     )
 
 
-def _settle(delivery: Delivery, result: Result) -> None:
-    now = timezone.now()
+def _settle(delivery: Delivery, result: Result, now: dt.datetime) -> None:
     delivery.last_error = result.error[:300]
     if result.ok:
         delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now

@@ -318,7 +318,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "status@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Notifications
+# Deliveries per send task: mail goes one message after another on one SMTP
+# connection; a URL channel's batch is sent all at once, one connection each.
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 200)
+NOTIFICATIONS_URL_BATCH_SIZE = env_int("NOTIFICATIONS_URL_BATCH_SIZE", 1000)
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env_int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 60)
 # Longer than deliveries_send's hard time limit, so only dead workers' claims return.
 NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int(
@@ -332,7 +335,7 @@ NOTIFICATIONS_MESSAGE_ID_DOMAIN = env_str(
     "NOTIFICATIONS_MESSAGE_ID_DOMAIN", "heliograph"
 )
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int(
-    "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 30
+    "NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 15
 )
 # Only for local development and tests: let webhooks reach private addresses.
 NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool(

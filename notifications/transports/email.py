@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from email.utils import formataddr, parseaddr
 from typing import Any
@@ -18,6 +19,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.utils import dateformat
 from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
 
 from incidents.events import Kind
 from incidents.models import UPDATE_STATUS_CHOICES, ComponentStatus, Page
@@ -28,6 +30,10 @@ from notifications.subscribers import TEST_EVENT
 from .base import RESPONSE_MAX_CHARS, Result, Transport
 
 TIME_FORMAT = "M j, Y, H:i T"
+# Stand-ins for the two links that differ per subscriber: an event's templates are
+# rendered once per batch with these, and each message swaps in its own links.
+MANAGE_MARK = "heliograph-manage-link-mark"
+UNSUBSCRIBE_MARK = "heliograph-unsubscribe-link-mark"
 STATUS_LABELS = dict(UPDATE_STATUS_CHOICES) | dict(ComponentStatus.choices)
 
 
@@ -56,7 +62,7 @@ class Email(Transport):
         rest of the batch at once rather than waiting out a timeout per message.
         """
         page = Page.get()
-        postmortems: dict[int, str] = {}
+        bodies: dict[int, tuple[str, str]] = {}
         connection = get_connection(fail_silently=False)
         unreachable: Result | None = None
         results = []
@@ -66,7 +72,7 @@ class Email(Transport):
                 if unreachable:
                     results.append(unreachable)
                     continue
-                email = self._email(delivery, message, page, postmortems)
+                email = self._email(delivery, message, page, bodies)
                 started = time.monotonic()
                 result = deliver(connection, email)
                 duration_ms = (time.monotonic() - started) * 1000
@@ -80,7 +86,7 @@ class Email(Transport):
         delivery: Delivery,
         message: Message,
         page: Page,
-        postmortems: dict[int, str],
+        bodies: dict[int, tuple[str, str]],
     ) -> EmailMultiAlternatives:
         email = EmailMultiAlternatives(
             subject=one_line(message.subject),
@@ -99,17 +105,32 @@ class Email(Transport):
                 "notifications/email/test.txt", {"message": message}
             )
             return email
-        context = event_context(delivery, message, page, postmortems)
-        email.body = render_to_string("notifications/email/event.txt", context)
-        email.attach_alternative(
-            render_to_string("notifications/email/event.html", context), "text/html"
-        )
+        event = delivery.event_id
+        if event not in bodies:
+            bodies[event] = event_bodies(delivery, message, page)
+        text, html = bodies[event]
+        email.body = personal(text, message, str)
+        email.attach_alternative(personal(html, message, escape), "text/html")
         return email
 
 
-def event_context(
-    delivery: Delivery, message: Message, page: Page, postmortems: dict[int, str]
-) -> dict[str, Any]:
+def event_bodies(delivery: Delivery, message: Message, page: Page) -> tuple[str, str]:
+    """The event's text and HTML bodies, with marks for the subscriber's links."""
+    marked = replace(message, manage_url=MANAGE_MARK, unsubscribe_url=UNSUBSCRIBE_MARK)
+    context = event_context(delivery, marked, page)
+    return (
+        render_to_string("notifications/email/event.txt", context),
+        render_to_string("notifications/email/event.html", context),
+    )
+
+
+def personal(body: str, message: Message, quote: Callable[[str], str]) -> str:
+    return body.replace(MANAGE_MARK, quote(message.manage_url)).replace(
+        UNSUBSCRIBE_MARK, quote(message.unsubscribe_url)
+    )
+
+
+def event_context(delivery: Delivery, message: Message, page: Page) -> dict[str, Any]:
     """What the event templates show, read from the event's Statuspage body."""
     incident = message.body.get("incident")
     context: dict[str, Any] = {"message": message, "incident": incident}
@@ -129,17 +150,9 @@ def event_context(
         scheduled_until=local_time(incident.get("scheduled_until"), page),
     )
     if delivery.event.kind == Kind.POSTMORTEM_PUBLISHED:
-        context["postmortem"] = postmortem(delivery, postmortems)
+        incident = delivery.event.incident
+        context["postmortem"] = incident.postmortem_body if incident else ""
     return context
-
-
-def postmortem(delivery: Delivery, postmortems: dict[int, str]) -> str:
-    """The postmortem's text, read once per event for the whole batch."""
-    event = delivery.event
-    if event.pk not in postmortems:
-        incident = event.incident
-        postmortems[event.pk] = incident.postmortem_body if incident else ""
-    return postmortems[event.pk]
 
 
 def local_time(value: str | None, page: Page) -> str:

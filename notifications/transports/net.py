@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import socket
 import time
 from abc import abstractmethod
@@ -33,9 +34,6 @@ USER_AGENT = "Heliograph-Notifications/1.0"
 # What is read of an answer: enough for the recorded 300 characters, and a receiver
 # cannot make us download a large body.
 READ_LIMIT = 4096
-# A batch this size runs wholly at once, so hanging receivers hold their own slot
-# and delay nobody else beyond one timeout.
-MAX_CONCURRENT = 500
 # Threads for name lookups (getaddrinfo blocks): asyncio's default of a few would
 # queue a batch's lookups behind one slow name server.
 LOOKUP_THREADS = 32
@@ -91,7 +89,9 @@ def guarded_session(
     guard.on_request_redirect.append(refuse_redirect)
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(resolver, allow_private=allow_private),
-        limit=MAX_CONCURRENT,
+        # A batch is sent wholly at once (its size is the bound), so a receiver
+        # that hangs holds only its own connection and delays no one else.
+        limit=0,
     )
     return aiohttp.ClientSession(
         connector=connector,
@@ -120,9 +120,9 @@ def post_all(
 async def _post_all(
     requests: list[Request | Result], resolver: AbstractResolver | None
 ) -> list[Result]:
+    allow_connections(len(requests))
     timeout = float(settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS)
     allow_private = settings.NOTIFICATIONS_ALLOW_PRIVATE_TARGETS
-    slots = asyncio.Semaphore(MAX_CONCURRENT)
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="lookup")
     )
@@ -130,13 +130,24 @@ async def _post_all(
     async def one(request: Request | Result) -> Result:
         if isinstance(request, Result):
             return request
-        async with slots:
-            return await post(session, request, timeout)
+        return await post(session, request, timeout)
 
     async with guarded_session(
         resolver=resolver, allow_private=allow_private
     ) as session:
         return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+def allow_connections(count: int) -> None:
+    """Raise this process's open-file limit to the hard one when a batch's
+    connections might not fit (many systems start processes at 1,024, and
+    thread-pool workers send several batches at once)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # Linux's usual ceiling (fs.nr_open) when the hard limit is unlimited.
+    ceiling = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft == resource.RLIM_INFINITY or soft >= ceiling or soft >= count * 4 + 256:
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
 
 
 async def post(

@@ -122,3 +122,25 @@ def notifications_queue() -> Iterator[None]:
             connection.default_channel.queue_purge("notifications")
     except Exception:
         pass  # no broker, or the queue was never declared: nothing to drop
+
+
+def queued_send_batches() -> list[list[int]]:
+    """The delivery ids of each send task waiting on the broker's notifications
+    queue, oldest first; reading takes them off the queue."""
+    from statuspage.celery import app
+
+    batches = []
+    with app.connection_for_read() as connection:
+        queue = connection.SimpleQueue("notifications")
+        try:
+            while True:
+                message = queue.get(block=False)
+                message.ack()
+                if message.headers.get("task") == "notifications.tasks.deliveries_send":
+                    args, _kwargs, _embed = message.decode()
+                    batches.append(list(args[0]))
+        except queue.Empty:
+            pass
+        finally:
+            queue.close()
+    return batches

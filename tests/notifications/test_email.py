@@ -180,6 +180,14 @@ def test_it_mails_an_incident_in_text_and_html_with_the_unsubscribe_headers(
         assert "API" in part
     assert "Requests **fail** for some users." in text
     assert "Requests <strong>fail</strong> for some users." in html
+    # Bob's mail, rendered in the same batch, carries his own links only.
+    [bobs] = smtp_server.to("bob@example.com")
+    own = re.fullmatch(r"<(https://\S+)>", bobs["List-Unsubscribe"].strip())
+    assert own and own.group(1) != unsubscribe.group(1)
+    for part in parts(bobs):
+        assert own.group(1) in part
+        assert unsubscribe.group(1) not in part
+        assert "link-mark" not in part
     # One connection for the whole batch.
     assert len({received.peer for received in smtp_server.received}) == 1
 

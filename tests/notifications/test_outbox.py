@@ -28,6 +28,7 @@ from tests.conftest import (
     make_maintenance,
     make_page,
 )
+from tests.notifications.conftest import queued_send_batches
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +117,29 @@ def test_it_plans_one_delivery_per_concerned_subscriber() -> None:
     assert api_only.pk not in planned
     event.refresh_from_db()
     assert event.fanned_out_at is not None
+
+
+@pytest.mark.usefixtures("notifications_queue")
+def test_it_queues_webhook_batches_first_and_mail_in_its_own_size(
+    settings: Any,
+) -> None:
+    settings.NOTIFICATIONS_BATCH_SIZE = 2
+    settings.NOTIFICATIONS_URL_BATCH_SIZE = 3
+    mail = {subscriber().pk for _ in range(5)}
+    hooks = {subscriber(Channel.WEBHOOK, signing_secret="whsec_x").pk for _ in range(4)}
+    make_incident()
+    event = Event.objects.get(kind="incident.created")
+    queued_send_batches()  # anything an earlier step queued
+
+    assert delivery.event_fan_out(event_id=event.pk) == 9
+
+    batches = queued_send_batches()
+    assert [len(batch) for batch in batches] == [3, 1, 2, 2, 1]
+    owners = dict(Delivery.objects.values_list("pk", "subscriber"))
+    by_batch = [{owners[pk] for pk in batch} for batch in batches]
+    assert by_batch[0] | by_batch[1] == hooks
+    assert by_batch[2] | by_batch[3] | by_batch[4] == mail
+    assert not Delivery.objects.filter(queued_at__isnull=True).exists()
 
 
 def test_it_plans_maintenance_for_the_maintained_components_only() -> None:
