@@ -188,3 +188,28 @@ class ComponentVerdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component}: {self.status}"
+
+
+class ProbeHour(models.Model):
+    """One probe's results over one hour (UTC) from one region: counts and latency
+    percentiles, kept after the raw results are pruned."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="hours")
+    region = models.CharField(max_length=64)
+    hour = models.DateTimeField(help_text="The start of the hour, in UTC.")
+    checks = models.PositiveIntegerField(default=0)
+    checks_up = models.PositiveIntegerField(default=0)
+    p50_ms = models.FloatField(null=True, blank=True)
+    p95_ms = models.FloatField(null=True, blank=True)
+    p99_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("probe", "region", "hour")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("probe", "region", "hour"), name="one_rollup_per_probe_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe} from {self.region} at {self.hour:%Y-%m-%d %H}:00"
