@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .. import services
-from ..forms import ComponentForm
+from .. import services, uptime
+from ..forms import ComponentForm, ReportForm
 from ..models import Component, ComponentStatus, Page, StatusSource
+from ..report import availability_report, report_csv
 from .base import ServiceAdmin, staff_member
 
 CREATE_FIELDS = (
@@ -47,6 +50,12 @@ def _status_action(status: ComponentStatus) -> Action:
 
     action.__name__ = f"set_{status.value}"
     return admin.action(description=f"Set status: {status.label}")(action)
+
+
+def _with_csv(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return query.urlencode()
 
 
 def _moved(siblings: list[Component], selected: set[int]) -> list[Component]:
@@ -104,6 +113,48 @@ class ComponentAdmin(ServiceAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Component]:
         return Component.objects.live().select_related("group")
+
+    def get_urls(self) -> list[URLPattern]:
+        report = path(
+            "report/",
+            self.admin_site.admin_view(self.report_view),
+            name="incidents_component_report",
+        )
+        return [report, *super().get_urls()]
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        """Availability per component over a range, on screen or as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate(timezone=Page.get().tzinfo)
+        form = ReportForm(
+            request.GET or None,
+            initial={"start": today - dt.timedelta(days=29), "end": today},
+        )
+        report = None
+        if form.is_bound and form.is_valid():
+            report = availability_report(
+                start=form.cleaned_data["start"],
+                end=form.cleaned_data["end"],
+                components=form.cleaned_data["components"],
+            )
+            if request.GET.get("format") == "csv":
+                response = HttpResponse(report_csv(report), content_type="text/csv")
+                name = f"availability-{report.start}-{report.end}.csv"
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Availability report",
+            "form": form,
+            "report": report,
+            "csv_query": _with_csv(request),
+            "partial_weight": f"{uptime.PARTIAL_OUTAGE_WEIGHT:.0%}",
+        }
+        return TemplateResponse(
+            request, "admin/incidents/component/report.html", context
+        )
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Component | None = None
