@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("history/", views.history, name="history"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    path("components/<str:public_id>/", views.component_detail, name="component"),
     path("feed.atom", feeds.HistoryFeed(), name="feed-atom"),
     path("feed.rss", feeds.HistoryRssFeed(), name="feed-rss"),
     path("badge.svg", badges.page_badge, name="badge"),

@@ -1,24 +1,34 @@
 """The public status page: server-rendered HTML that needs no JavaScript.
 
 Views only load (``PublicState`` or a prefetched queryset) and render; every rule about
-what the page says lives in the models and ``incidents.status``.
+what the page says lives in the models, ``incidents.status`` and ``incidents.uptime``.
+
+Showcased components show their record: 90 daily bars on the index and on their own
+page, which adds the response-time charts. A component that is not showcased keeps a
+page with its status only (staff chose not to publish its record), and one hidden
+while operational (``only_show_if_degraded``) keeps its page too, as it keeps its
+badge: a link shared during an incident still answers after it ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
+from . import uptime
 from .api.serializers import PublicState, component_tree, incident_queryset
+from .charts import UptimeBars, latency_chart, legend
 from .models import Component, Incident, IncidentKind, MaintenanceStatus, Page
 
 MONTHS_PER_PAGE = 3
@@ -39,17 +49,29 @@ class MonthOfIncidents:
     incidents: list[Shown]
 
 
+@dataclass(frozen=True)
+class ComponentRow:
+    """A component on the index: its page and its bars when its record is shown."""
+
+    component: Component
+    url: str | None = None
+    history: SafeString = SafeString("")
+    group_name: str = ""
+
+
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
     state = PublicState.load()
     group_names = _group_names(state.components)
+    components = _component_rows(visible_tree(state.components), state.page)
     return render(
         request,
         "public/index.html",
         {
             "page": state.page,
             "status": state.status,
-            "components": visible_tree(state.components),
+            "components": components,
+            "legend": legend() if _any_history(components) else None,
             "unresolved": _shown(state.unresolved, group_names),
             "active": _shown(state.active, group_names),
             "upcoming": _shown(state.upcoming, group_names),
@@ -63,6 +85,30 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     groups = Component.objects.filter(is_group=True)
     [shown] = _shown([incident], _group_names(groups))
     return render(request, "public/incident.html", {"page": Page.get(), "shown": shown})
+
+
+@require_safe
+def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    live = Component.objects.live().filter(is_group=False).select_related("group")
+    component = get_object_or_404(live, public_id=public_id)
+    page = Page.get()
+    context: dict[str, object] = {"page": page, "component": component}
+    if component.showcase:
+        now = timezone.now()
+        today = timezone.localdate(now, page.tzinfo)
+        window = uptime.windows([component.pk], today=today)[component.pk]
+        bars = UptimeBars(uptime.window_dates(today), _incident_urls())
+        series = uptime.latency_series([component.pk], now=now)[component.pk]
+        context |= {
+            "history": bars.render(name=component.display_name, window=window),
+            "legend": legend(),
+            "partial_weight": f"{uptime.PARTIAL_OUTAGE_WEIGHT:.0%}",
+            "charts": [
+                latency_chart(s, tz=page.tzinfo, chart_id=f"latency-{s.range.key}")
+                for s in series
+            ],
+        }
+    return render(request, "public/component.html", context)
 
 
 @require_safe
@@ -99,6 +145,49 @@ def visible_tree(
         if parent.is_visible and (shown or not parent.is_group):
             tree.append((parent, shown))
     return tree
+
+
+def _shows_record(component: Component) -> bool:
+    return component.showcase and not component.is_group
+
+
+def _incident_urls() -> Callable[[str], str]:
+    """Makes incident paths without calling ``reverse`` for each (a thousand bars
+    may link): only well-formed public ids are linked, which need no quoting."""
+    path = reverse("public:incident", args=["~id~"])
+    return lambda public_id: path.replace("~id~", public_id)
+
+
+def _component_rows(
+    tree: list[tuple[Component, list[Component]]], page: Page
+) -> list[tuple[ComponentRow, list[ComponentRow]]]:
+    """The visible tree with the bars of every showcased component, read in one
+    query and drawn without a template loop (a page may showcase a thousand)."""
+    shown = [c for parent, kids in tree for c in (parent, *kids) if _shows_record(c)]
+    today = timezone.localdate(timezone.now(), page.tzinfo)
+    windows = uptime.windows([c.pk for c in shown], today=today)
+    bars = UptimeBars(uptime.window_dates(today), _incident_urls())
+    # The path with a placeholder, reversed once rather than once per component.
+    url = reverse("public:component", args=["~id~"])
+
+    def row(component: Component, group: Component | None = None) -> ComponentRow:
+        group_name = group.name if group else ""
+        if component.pk not in windows:
+            return ComponentRow(component, group_name=group_name)
+        # "Group - Component", as display_name, without its query for the group.
+        name = f"{group_name} - {component.name}" if group else component.name
+        return ComponentRow(
+            component,
+            url.replace("~id~", component.public_id),
+            bars.render(name=name, window=windows[component.pk]),
+            group_name,
+        )
+
+    return [(row(parent), [row(c, parent) for c in kids]) for parent, kids in tree]
+
+
+def _any_history(rows: list[tuple[ComponentRow, list[ComponentRow]]]) -> bool:
+    return any(r.history for parent, kids in rows for r in (parent, *kids))
 
 
 def _group_names(components: Iterable[Component]) -> dict[int, str]:

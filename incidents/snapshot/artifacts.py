@@ -16,11 +16,13 @@ from incidents.models import Component
 PathSource = Callable[[], Iterable[str]]
 
 
-def per_component(url_name: str) -> PathSource:
-    """One path per live component, reversed with its public id."""
+def per_component(url_name: str, **filters: object) -> PathSource:
+    """One path per live component (of those matching ``filters``), reversed with
+    its public id."""
 
     def paths() -> Iterable[str]:
-        ids = Component.objects.live().values_list("public_id", flat=True)
+        live = Component.objects.live().filter(**filters)
+        ids = live.values_list("public_id", flat=True)
         return [path_of(url_name, public_id) for public_id in ids]
 
     return paths
@@ -42,6 +44,8 @@ PUBLIC: list[str | PathSource] = [
     "api_v2:scheduled-maintenances-active",
     "public:badge",
     per_component("public:component-badge"),
+    # Groups have no page of their own: their children have one each.
+    per_component("public:component", is_group=False),
     "public:embed-js",
     "public:compact",
 ]

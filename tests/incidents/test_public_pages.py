@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
-# Page, components, and each of unresolved / upcoming / active with its two prefetches.
-INDEX_QUERIES = 11
+# Page, components, each of unresolved / upcoming / active with its two prefetches, and
+# the 90 days of every showcased component.
+INDEX_QUERIES = 12
 
 
 @pytest.fixture
