@@ -62,5 +62,13 @@ bench-notifications: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/notifications_fanout.py $(BENCH_ARGS)
 
+# Uptime history figures: rollup time per day of data and database size per monitor
+# per year (not a test either; about 2 minutes):
+#   make bench-uptime BENCH_ARGS="--monitors 200 --size-monitors 20"
+.PHONY: bench-uptime
+bench-uptime: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/uptime_history.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

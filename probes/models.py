@@ -119,7 +119,10 @@ class Probe(models.Model):
 class ProbeResult(models.Model):
     """One step of one run from one region. Errors never contain secrets."""
 
-    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    # No index of its own: the (probe, region, started_at) index serves its lookups.
+    probe = models.ForeignKey(
+        Probe, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     region = models.CharField(max_length=64)
     step = models.CharField(max_length=100, default="main")
     component = models.ForeignKey(
@@ -135,7 +138,11 @@ class ProbeResult(models.Model):
 
     class Meta:
         ordering = ("-started_at", "-id")
-        indexes = [models.Index(fields=("probe", "region", "started_at"))]
+        indexes = [
+            models.Index(fields=("probe", "region", "started_at")),
+            # The rollups read, and pruning deletes, all probes' results by time.
+            models.Index(fields=("started_at",), name="probe_result_started_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.probe} {self.step} from {self.region}: {self.outcome}"
@@ -194,7 +201,10 @@ class ProbeHour(models.Model):
     """One probe's results over one hour (UTC) from one region: counts and latency
     percentiles, kept after the raw results are pruned."""
 
-    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="hours")
+    # No index of its own: the unique (probe, region, hour) index serves its lookups.
+    probe = models.ForeignKey(
+        Probe, on_delete=models.CASCADE, related_name="hours", db_index=False
+    )
     region = models.CharField(max_length=64)
     hour = models.DateTimeField(help_text="The start of the hour, in UTC.")
     checks = models.PositiveIntegerField(default=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import automation, results, runner, scheduler
+from . import automation, results, rollup, runner, scheduler
 
 
 @shared_task(soft_time_limit=10, time_limit=15)
@@ -25,3 +25,13 @@ def verdicts_enforce() -> int:
 @shared_task(soft_time_limit=50, time_limit=60)
 def automatic_incidents_resolve() -> int:
     return len(automation.automatic_incidents_resolve())
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def uptime_rollup() -> int:
+    return rollup.uptime_rollup().days
+
+
+@shared_task(soft_time_limit=840, time_limit=900)
+def results_prune() -> int:
+    return rollup.results_prune().deleted

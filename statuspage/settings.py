@@ -264,6 +264,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "probes.tasks.automatic_incidents_resolve",
         "schedule": env_int("AUTO_RESOLVE_CHECK_SECONDS", 15),
     },
+    # Today's (and a late or back-dated day's) uptime record, and the hours' figures.
+    "uptime-rollup": {
+        "task": "probes.tasks.uptime_rollup",
+        "schedule": env_int("UPTIME_ROLLUP_SECONDS", 300),
+        "options": {"expires": env_int("UPTIME_ROLLUP_SECONDS", 300)},
+    },
+    "results-prune": {
+        "task": "probes.tasks.results_prune",
+        "schedule": env_int("RESULTS_PRUNE_SECONDS", 3600),
+        "options": {"expires": env_int("RESULTS_PRUNE_SECONDS", 3600)},
+    },
 }
 
 # The published snapshot of the public page, API and feeds (incidents.snapshot).
@@ -302,6 +313,13 @@ PROBE_SECRETS = {
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
+# Raw probe results are kept this many days, then pruned once rolled up (the uptime
+# record keeps their days and hours).
+PROBE_RESULT_RETENTION_DAYS = env_int("PROBE_RESULT_RETENTION_DAYS", 30)
+if PROBE_RESULT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"PROBE_RESULT_RETENTION_DAYS={PROBE_RESULT_RETENTION_DAYS}: expected 1 or more"
+    )
 
 # Email: SMTP by default (EMAIL_URL-style settings kept explicit).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
