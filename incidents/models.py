@@ -383,8 +383,9 @@ class ComponentDay(models.Model):
     Maintenance and ``no_data`` time count neither as uptime nor as downtime.
     """
 
+    # The unique (component, day) index serves lookups by component too.
     component = models.ForeignKey(
-        Component, on_delete=models.CASCADE, related_name="days"
+        Component, on_delete=models.CASCADE, related_name="days", db_index=False
     )
     day = models.DateField()
     operational_seconds = models.PositiveIntegerField(default=0)
@@ -419,7 +420,10 @@ class ComponentLatencyHour(models.Model):
     for the public response-time charts: a rollup, like ``ComponentDay``."""
 
     component = models.ForeignKey(
-        Component, on_delete=models.CASCADE, related_name="latency_hours"
+        Component,
+        on_delete=models.CASCADE,
+        related_name="latency_hours",
+        db_index=False,  # the unique (component, hour) index serves it
     )
     hour = models.DateTimeField(help_text="The start of the hour, in UTC.")
     checks = models.PositiveIntegerField(default=0)

@@ -314,8 +314,9 @@ FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
 # Raw probe results are kept this many days, then pruned once rolled up (the uptime
-# record keeps their days and hours).
-PROBE_RESULT_RETENTION_DAYS = env_int("PROBE_RESULT_RETENTION_DAYS", 30)
+# record keeps their days and hours). A week of a 60 s probe is about 1.9 MB; a
+# year of its rollups about 2.6 MB (bench/uptime_history.py).
+PROBE_RESULT_RETENTION_DAYS = env_int("PROBE_RESULT_RETENTION_DAYS", 7)
 if PROBE_RESULT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured(
         f"PROBE_RESULT_RETENTION_DAYS={PROBE_RESULT_RETENTION_DAYS}: expected 1 or more"
