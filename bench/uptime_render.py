@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import gzip
 import os
 import random
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from common import ROOT, database_prepare, percentile, print_machine, print_table
+from common import CPUS, ROOT, database_prepare, percentile, print_machine, print_table
 
 DATABASE_NAME = "heliograph_bench_render"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -188,6 +189,32 @@ def timed(run: Callable[[], Any], times: int) -> tuple[list[float], list[float]]
     return sorted(wall), sorted(cpu)
 
 
+class FullCollections:
+    """Counts the full (generation 2) garbage collections while it is open, and
+    their time: they, not the rendering, make the slowest renders of a large heap."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def row(label: str, spent: tuple[list[float], list[float]]) -> list[str]:
     wall, cpu = spent
     return [
@@ -324,10 +351,13 @@ def main() -> None:
     print()
 
     n = args.renders
+    before = os.getloadavg()[0]
     read, draw = read_and_draw()
     page, ids = component_pages()
+    with FullCollections() as collections:
+        history = timed(history_parts(), n)
     rows = [
-        row("history parts (read + draw)", timed(history_parts(), n)),
+        row("history parts (read + draw)", history),
         row("  read 90 days (1 query)", timed(read, n)),
         row("  draw the bars", timed(draw, n)),
         row("index page, full render", timed(index_html, n)),
@@ -339,9 +369,19 @@ def main() -> None:
     without_bars = index_html()
     Component.objects.update(showcase=True)
 
+    after = os.getloadavg()[0]
+    print(
+        f"load average {before:.1f} before the renders, {after:.1f} after, on {CPUS} "
+        "cpus: above that, other work shared them and wall times grow"
+    )
+    print()
     print(f"1. render times, ms, {len(components):,} showcased components")
     print(f"   ({GOAL}; wall time, and this process's CPU time)")
     print_table(["", "renders", "p50", "p95", "max", "cpu p50"], rows)
+    print(
+        f"   during the {n + 1} history renders, Python ran {collections.count} full "
+        f"garbage collections: {collections.seconds * 1000:.0f} ms in all"
+    )
     every = all_component_pages(ids)
     print(
         f"2. all {len(ids):,} component pages once (what each publish renders): "

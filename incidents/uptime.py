@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from django.db import connections
 from django.db.models import CharField, Func, TextField, Value
 from django.db.models.functions import Cast, NullIf
 
@@ -207,6 +208,9 @@ def windows(
     return {pk: Window(found[pk], counted[pk], down[pk]) for pk in ids}
 
 
+_BATCH = 2_000
+
+
 class _Joined(Func):
     """Its arguments as one comma-separated text: one ``CONCAT_WS`` call, which
     PostgreSQL computes faster than chained concatenations; ``||`` on SQLite."""
@@ -220,20 +224,28 @@ class _Joined(Func):
         )
 
 
-def _day_rows(ids: list[int], first: dt.date, last: dt.date) -> Iterable[Any]:
-    """(component id, "date,seconds,...", incidents JSON text or None if empty)."""
+def _day_rows(ids: list[int], first: dt.date, last: dt.date) -> Iterator[Any]:
+    """(component id, "date,seconds,...", incidents JSON text or None if empty).
+
+    Fetched a few thousand at a time rather than as one list: rows that die young
+    are freed at once, where 90,000 kept to the end would each time push Python
+    into a full garbage collection of the whole process.
+    """
     if not ids:
-        return []
+        return
     text: Any = TextField()
     incidents = NullIf(Cast("incidents", text), Value("[]", output_field=text))
-    rows = ComponentDay.objects.filter(
-        component_id__in=ids, day__gte=first, day__lte=last
-    )
-    return (
-        rows.order_by()  # no join for the model's ordering by component
+    rows = (
+        ComponentDay.objects.filter(component_id__in=ids, day__gte=first, day__lte=last)
+        .order_by()  # no join for the model's ordering by component
         .annotate(key=_Joined("day", *SECONDS_FIELDS), incidents_text=incidents)
         .values_list("component_id", "key", "incidents_text")
     )
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(_BATCH):
+            yield from batch
 
 
 def _read_day(
