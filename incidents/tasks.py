@@ -11,7 +11,13 @@ def maintenance_advance() -> int:
     return len(services.maintenance_advance())
 
 
-@shared_task(soft_time_limit=50, time_limit=60)
-def snapshot_publish(requested_at: float | None = None, full: bool = False) -> bool:
+# A full publish renders every component's pages too (a thousand: about 20 s here).
+@shared_task(soft_time_limit=240, time_limit=300)
+def snapshot_publish(
+    requested_at: float | None = None, full: bool = False, records: bool = False
+) -> bool:
     publish.pending_clear()
-    return publish.snapshot_publish(requested_at=requested_at, full=full) is not None
+    published = publish.snapshot_publish(
+        requested_at=requested_at, full=full, records=records
+    )
+    return published is not None

@@ -1,35 +1,22 @@
 """Which public GET paths the snapshot holds, and the file each becomes in an export.
 
-Add a public view here with one line: its URL name if it takes no argument, or
-``per_component("name")`` for one path per visible component. Incident and history
-pages are listed by ``render`` itself, as only some are rendered on each change.
+Add a public view here with one line: its URL name in ``PUBLIC`` if it takes no
+argument, or in ``PER_COMPONENT`` for one path per live component. Component,
+incident and history pages are chosen by ``render`` itself, as only some are
+rendered on each change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
 
 from incidents.models import Component
 
-PathSource = Callable[[], Iterable[str]]
-
-
-def per_component(url_name: str, **filters: object) -> PathSource:
-    """One path per live component (of those matching ``filters``), reversed with
-    its public id."""
-
-    def paths() -> Iterable[str]:
-        live = Component.objects.live().filter(**filters)
-        ids = live.values_list("public_id", flat=True)
-        return [path_of(url_name, public_id) for public_id in ids]
-
-    return paths
-
-
-# Every public GET path that is the same for every visitor.
-PUBLIC: list[str | PathSource] = [
+# Every public GET path that is the same for every visitor and shows the whole
+# page: rendered on every change.
+PUBLIC: list[str] = [
     "public:index",
     "public:history",
     "public:feed-atom",
@@ -43,12 +30,35 @@ PUBLIC: list[str | PathSource] = [
     "api_v2:scheduled-maintenances-upcoming",
     "api_v2:scheduled-maintenances-active",
     "public:badge",
-    per_component("public:component-badge"),
-    # Groups have no page of their own: their children have one each.
-    per_component("public:component", is_group=False),
     "public:embed-js",
     "public:compact",
 ]
+
+# A component's own paths, for the live components matching the filters: rendered
+# when the component changed, or when the uptime record of every one did.
+PER_COMPONENT: list[tuple[str, dict[str, object]]] = [
+    ("public:component-badge", {}),
+    # Groups have no page of their own: their children have one each.
+    ("public:component", {"is_group": False}),
+]
+
+
+@dataclass(frozen=True)
+class ComponentPaths:
+    group_id: int | None
+    paths: list[str]
+
+
+def component_paths() -> dict[int, ComponentPaths]:
+    """Each live component's own paths, by its primary key."""
+    found: dict[int, ComponentPaths] = {}
+    for url_name, filters in PER_COMPONENT:
+        rows = Component.objects.live().filter(**filters)
+        for pk, group_id, public_id in rows.values_list("pk", "group_id", "public_id"):
+            entry = found.setdefault(pk, ComponentPaths(group_id, []))
+            entry.paths.append(path_of(url_name, public_id))
+    return found
+
 
 # The one query parameter that selects a different artifact, and on which path.
 PAGED = ("public:history", "page")
@@ -60,10 +70,9 @@ def path_of(url_name: str, *args: str) -> str:
 
 
 def listed_paths() -> list[str]:
-    paths: list[str] = []
-    for source in PUBLIC:
-        paths.extend([path_of(source)] if isinstance(source, str) else source())
-    return paths
+    """The page-wide paths, then every component's own."""
+    own = [path for entry in component_paths().values() for path in entry.paths]
+    return [path_of(name) for name in PUBLIC] + own
 
 
 def export_name(key: str) -> str | None:

@@ -25,7 +25,7 @@ from incidents.events import Change, Kind
 
 from . import artifacts
 from .export import snapshot_export
-from .render import Rendered, render_site
+from .render import Origin, Rendered, render_paths, render_site
 from .store import Entry, Manifest, Store, current_reader, current_store
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 PAGE_UPDATED = Kind.PAGE_UPDATED
 # A waiting publish older than this is presumed lost (its task or worker died).
 PENDING_SECONDS = 10
+# A component changed this long before the previous render began is rendered again
+# too: its transaction may have committed only after that render read it.
+CHANGE_MARGIN_SECONDS = 60
+# Component pages rendered per turn of the lock when all are, so that a change
+# published meanwhile waits for one turn, not for all of them.
+RECORDS_CHUNK = 50
 
 
 def etag_of(body: bytes) -> str:
@@ -47,8 +53,13 @@ def _manifest(
     *,
     started: float,
     full: bool,
+    confirms_all: bool = True,
 ) -> tuple[Manifest, dict[str, bytes]]:
-    """The new manifest: an artifact whose bytes did not change keeps its date."""
+    """The new manifest: an artifact whose bytes did not change keeps its date.
+
+    A render that ``confirms_all`` (the page-wide paths included) dates the
+    snapshot's age; one that renders only some component pages does not.
+    """
     old = previous.artifacts if previous else {}
     entries: dict[str, Entry] = {key: old[key] for key in keep if key in old}
     blobs: dict[str, bytes] = {}
@@ -62,7 +73,9 @@ def _manifest(
     manifest = Manifest(
         version=max(previous.version + 1 if previous else 0, int(started * 1000)),
         changed_at=max(entry.modified_at for entry in entries.values()),
-        rendered_at=started,
+        rendered_at=(
+            started if confirms_all or previous is None else previous.rendered_at
+        ),
         full_rendered_at=(
             started if full or previous is None else previous.full_rendered_at
         ),
@@ -80,20 +93,27 @@ def _covered(previous: Manifest | None, requested_at: float | None, full: bool) 
 
 
 def snapshot_publish(
-    *, requested_at: float | None = None, full: bool = False, store: Store | None = None
+    *,
+    requested_at: float | None = None,
+    full: bool = False,
+    records: bool = False,
+    store: Store | None = None,
 ) -> Manifest | None:
     """Render the public artifacts and store them; None when already up to date.
 
     1. Take the publish lock, and skip when a later render already covered the ask.
-    2. Render: the listed paths, the first history pages, the incidents that changed
-       (every incident when ``full``, when none was published yet, and hourly).
+    2. Render: the page-wide paths, the first history pages, the incidents that
+       changed (every incident when ``full``, when none was published yet, and
+       hourly) and the pages of the components that changed.
     3. Hash each body (its ETag) and write blobs then manifest, to disk and Redis.
-    4. Export to ``SNAPSHOT_EXPORT_DIR`` when set.
+    4. With ``records`` (the uptime record of every component changed) or ``full``,
+       render every component's pages again, a few at a time (``records_publish``).
+    5. Export to ``SNAPSHOT_EXPORT_DIR`` when set.
     """
     store = store or current_store()
     with store.lock():
         previous = store.newest()
-        if _covered(previous, requested_at, full):
+        if _covered(previous, requested_at, full) and not records:
             return None
         started = time.time()
         full = (
@@ -104,16 +124,27 @@ def snapshot_publish(
                 > settings.SNAPSHOT_FULL_RENDER_SECONDS
             )
         )
+        since = (
+            dt.datetime.fromtimestamp(
+                previous.rendered_at - CHANGE_MARGIN_SECONDS, dt.UTC
+            )
+            if previous
+            else None
+        )
         rendered, keep = render_site(
             known=previous.artifacts if previous else (),
             full=full,
             now=dt.datetime.fromtimestamp(started, dt.UTC),
+            components_since=since,
         )
         manifest, blobs = _manifest(
             rendered, keep, previous, started=started, full=full
         )
         store.write(manifest, blobs, previous)
-        if settings.SNAPSHOT_EXPORT_DIR:
+    if (records or full) and previous is not None:
+        manifest = records_publish(store) or manifest
+    if settings.SNAPSHOT_EXPORT_DIR:
+        with store.lock():
             snapshot_export(to=Path(settings.SNAPSHOT_EXPORT_DIR), store=store)
     log.info(
         "Published snapshot %s: %s rendered, %s kept, in %.0f ms",
@@ -122,6 +153,32 @@ def snapshot_publish(
         len(keep),
         (time.time() - started) * 1000,
     )
+    return manifest
+
+
+def records_publish(store: Store) -> Manifest | None:
+    """Render every component's own pages again (their uptime bars and charts), a
+    chunk at a time under the lock, each chunk a new version of the snapshot."""
+    origin = Origin.of_page()
+    paths = [p for entry in artifacts.component_paths().values() for p in entry.paths]
+    manifest = None
+    for start in range(0, len(paths), RECORDS_CHUNK):
+        chunk = paths[start : start + RECORDS_CHUNK]
+        with store.lock():
+            previous = store.newest()
+            if previous is None:
+                return None
+            rendered = render_paths(origin, chunk)
+            keep = [key for key in previous.artifacts if key not in rendered]
+            manifest, blobs = _manifest(
+                rendered,
+                keep,
+                previous,
+                started=time.time(),
+                full=False,
+                confirms_all=False,
+            )
+            store.write(manifest, blobs, previous)
     return manifest
 
 
@@ -175,14 +232,15 @@ def _delay() -> float:
     return min(max(debounce, next_start), interval)
 
 
-def snapshot_request(*, full: bool = False) -> None:
-    """Ask for a publish soon; at most one waits at a time (a full one always asks)."""
-    if not _pending_claim(current_store()) and not full:
+def snapshot_request(*, full: bool = False, records: bool = False) -> None:
+    """Ask for a publish soon; at most one waits at a time (a full one, or one for
+    the uptime records, always asks)."""
+    if not _pending_claim(current_store()) and not (full or records):
         return
     from incidents.tasks import snapshot_publish as task  # tasks import services
 
     task.apply_async(
-        kwargs={"requested_at": time.time(), "full": full},
+        kwargs={"requested_at": time.time(), "full": full, "records": records},
         countdown=_delay(),
         queue="default",
     )

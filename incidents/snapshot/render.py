@@ -23,7 +23,7 @@ from django.middleware.security import SecurityMiddleware
 from django.test import RequestFactory
 from django.urls import resolve
 
-from incidents.models import Incident, Page
+from incidents.models import Component, Incident, Page
 
 from . import artifacts
 
@@ -163,22 +163,66 @@ def incidents_to_render(
     return render, keep
 
 
-def render_site(
-    *, known: Iterable[str], full: bool, now: dt.datetime
-) -> tuple[dict[str, Rendered], list[str]]:
-    """Render every listed path, the history pages and the incidents that need it.
+def components_to_render(
+    *, known: Iterable[str], since: dt.datetime | None
+) -> tuple[list[str], list[str]]:
+    """The component paths to render now, and those whose last rendering holds.
 
-    Returns the renderings by path and the incident paths to carry over unchanged.
+    Rendered: those of the components changed since ``since`` (and of their groups,
+    whose status follows them), and those the previous snapshot lacks; every one
+    when ``since`` is None. A new uptime record for all of them is published by
+    ``publish.records_publish``, a few at a time.
     """
-    origin = Origin.of_page()
-    to_render, keep = incidents_to_render(known=known, full=full, now=now)
+    components = artifacts.component_paths()
+    known = set(known)
+    if since is None:
+        changed = set(components)
+    else:
+        changed = set(
+            Component.objects.filter(updated_at__gte=since).values_list("pk", flat=True)
+        )
+        groups = {components[pk].group_id for pk in changed if pk in components}
+        changed |= {pk for pk in groups if pk is not None}
+    render: list[str] = []
+    keep: list[str] = []
+    for pk, entry in components.items():
+        for path in entry.paths:
+            fresh = pk in changed or path not in known
+            (render if fresh else keep).append(path)
+    return render, keep
+
+
+def render_paths(origin: Origin, paths: Iterable[str]) -> dict[str, Rendered]:
     rendered = {}
-    for path in [*artifacts.listed_paths(), *to_render]:
+    for path in paths:
         try:
             rendered[path] = render_path(origin, path)
         except NotRenderable as error:
             # Gone since listed (a deleted incident): its view answers, as for any
             # path the snapshot lacks.
             log.warning("Not published: %s", error)
+    return rendered
+
+
+def render_site(
+    *,
+    known: Iterable[str],
+    full: bool,
+    now: dt.datetime,
+    components_since: dt.datetime | None,
+) -> tuple[dict[str, Rendered], list[str]]:
+    """Render the page-wide paths, the history pages, and the incidents and
+    components that need it.
+
+    Returns the renderings by path and the paths to carry over unchanged.
+    """
+    origin = Origin.of_page()
+    known = list(known)
+    incidents, kept_incidents = incidents_to_render(known=known, full=full, now=now)
+    components, kept_components = components_to_render(
+        known=known, since=components_since
+    )
+    page_wide = [artifacts.path_of(name) for name in artifacts.PUBLIC]
+    rendered = render_paths(origin, [*page_wide, *components, *incidents])
     rendered.update(_history(origin))
-    return rendered, keep
+    return rendered, [*kept_incidents, *kept_components]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -88,7 +89,7 @@ def _rollup_window(window: Window, scope: set[int] | None, now: dt.datetime) -> 
         summary.latency_hours = _hours_write(
             ComponentLatencyHour, feeds.latency_hours, ("component_id", "hour")
         )
-        transaction.on_commit(snapshot_request, robust=True)
+        transaction.on_commit(partial(snapshot_request, records=True), robust=True)
     summary.first, summary.last = window.days[0], window.days[-1]
     return summary
 
@@ -125,7 +126,7 @@ def incidents_refresh(
             changed.append(row)
     with transaction.atomic():
         ComponentDay.objects.bulk_update(changed, ["incidents"], batch_size=WRITE_BATCH)
-        transaction.on_commit(snapshot_request, robust=True)
+        transaction.on_commit(partial(snapshot_request, records=True), robust=True)
     return len(changed)
 
 

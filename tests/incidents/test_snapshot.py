@@ -243,6 +243,46 @@ def test_it_asks_for_one_publish_for_a_burst_of_changes(
     assert asked[0]["kwargs"]["full"] is False
 
 
+def test_it_renders_the_pages_of_changed_components_only(client: Client) -> None:
+    """A thousand component pages must not hold up one status change; their uptime
+    record is published by the rollup's own ask (records), a chunk at a time."""
+    from incidents.models import ComponentDay
+
+    now = timezone.now()
+    with time_machine.travel(now - dt.timedelta(minutes=20), tick=False):
+        make_page(name="Acme", url="https://status.acme.test")
+        login = make_component(name="Login", showcase=True)
+        api = make_component(name="Public API", showcase=True)
+    with time_machine.travel(now - dt.timedelta(minutes=10), tick=False):
+        publish.snapshot_publish()
+    login_page = f"/components/{login.public_id}/"
+    api_page = f"/components/{api.public_id}/"
+    # The login's record changes, as a rollup writes it: the component row stays.
+    ComponentDay.objects.create(
+        component=login,
+        day=timezone.localdate(),
+        operational_seconds=3000,
+        major_seconds=600,
+    )
+
+    def login_etag() -> str:
+        manifest = store.current_reader().manifest()
+        assert manifest is not None
+        return manifest.artifacts[login_page].etag
+
+    login_before = login_etag()
+
+    set_status(api, "major_outage")
+    publish.snapshot_publish()
+
+    assert "Major outage" in client.get(api_page).content.decode()
+    assert login_etag() == login_before  # kept, not rendered
+
+    publish.snapshot_publish(records=True)
+
+    assert "83.33 %" in client.get(login_page).content.decode()
+
+
 def test_it_skips_a_render_that_a_later_one_covered(acme: dict[str, Any]) -> None:
     asked_at = time.time()
     first = publish.snapshot_publish(requested_at=asked_at)
