@@ -70,5 +70,19 @@ bench-uptime: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/uptime_history.py $(BENCH_ARGS)
 
+# Public read path figures: snapshot rebuild time, and gunicorn, granian and nginx
+# under wrk (not a test either; installs wrk and nginx from Debian when run as root):
+#   make bench-public BENCH_ARGS="--rounds 3 --duration 5 --servers granian:2x2,nginx"
+.PHONY: bench-public
+bench-public: $(BIN)/.bench
+	bin/ensure-services
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	    [ "$$(id -u)" = 0 ] || { echo "bench-public: please install wrk and nginx-light" \
+	        "(for example: sudo apt-get install wrk nginx-light)"; exit 1; }; \
+	    echo "bench-public: installing wrk and nginx-light from Debian's packages"; \
+	    apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
+	$(BIN)/python bench/public_read.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

@@ -9,6 +9,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -187,3 +188,82 @@ def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
     # Anything else running on the machine (another test run, say) shows up here.
     spent["everything else"] = spent["machine busy"] - ours
     return spent
+
+
+# --- servers under load -------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def open_files_raise() -> int:
+    """Lift this process's open-file limit to its hard limit (its children inherit
+    it): a thousand connections need a thousand descriptors on each side."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+@contextlib.contextmanager
+def running(command: list[str], probe: str, log: Path) -> Iterator[int]:
+    """Start a server in its own session, wait until ``probe`` answers 200, yield
+    its pid, and stop it."""
+    import time
+    import urllib.request
+
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=output, stderr=output, start_new_session=True
+        )
+        try:
+            for _ in range(150):
+                with contextlib.suppress(OSError):
+                    if urllib.request.urlopen(probe, timeout=2).status == 200:
+                        break
+                if process.poll() is not None:
+                    raise RuntimeError(f"{command[0]} exited: see {log}")
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"{command[0]} never answered {probe}")
+            yield process.pid
+        finally:
+            stop_process(process)
+
+
+WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def wrk(url: str, connections: int, seconds: float, timeout: float) -> dict[str, Any]:
+    """One ``wrk --latency`` run (Debian's wrk): rps, p50 and p99 in ms, requests,
+    and errors (socket errors, timeouts and non-2xx/3xx answers)."""
+    import math
+    import re
+
+    command = ["wrk", f"-t{min(CPUS, connections)}", f"-c{connections}"]
+    command += [f"-d{seconds:g}s", "--latency", f"--timeout={timeout:g}s", url]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
+    output = done.stdout
+
+    def ms(percent: str) -> float:
+        found = re.search(rf"^\s+{percent}%\s+([\d.]+)(\w+)", output, re.M)
+        return float(found.group(1)) * WRK_UNITS[found.group(2)] if found else math.nan
+
+    errors = re.findall(r"(?:connect|read|write|timeout|responses:) (\d+)", output)
+    requests = re.search(r"(\d+) requests in", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": ms("50"),
+        "p99": ms("99"),
+        "requests": int(requests.group(1)) if requests else 0,
+        "errors": sum(int(n) for n in errors),
+    }
