@@ -4,20 +4,26 @@ Each artifact goes to its ``Entry.file`` (``index.html``, ``history/index.html``
 ``incidents/<id>/index.html``, ``feed.atom``, ``api/v2/summary.json``...) with the
 very bytes the app serves, next to the static files the pages link to. Serve the
 folder at the root of its host: the pages link to ``/history/``, ``/static/...``.
+
+Next to each text file over a kilobyte goes ``<file>.gz``, the same bytes gzipped
+(those the app serves to a client that accepts gzip), for nginx's
+``gzip_static on;``: a ``.gz`` is always rewritten with its file, never left behind.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import shutil
 from pathlib import Path
 
+import redis
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 
-from .store import Manifest, Store, _atomic_write, current_store
+from .store import Entry, Manifest, Store, _atomic_write, current_store, gzip_variant
 
 # The list of files the last export wrote, so the next one removes those now gone.
 INDEX = ".heliograph-export.json"
@@ -62,6 +68,9 @@ def snapshot_export(*, to: Path, store: Store | None = None) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             written.append(str(target.relative_to(to)))
+            content_type = mimetypes.guess_type(target.name)[0] or ""
+            gzipped = gzip_variant(source.read_bytes(), content_type)
+            written += _write_gzip(to, written[-1], gzipped)
     _remove_stale(to, written)
     return written
 
@@ -77,7 +86,23 @@ def _export_artifacts(manifest: Manifest, store: Store, to: Path) -> list[str]:
             raise LookupError(f"Snapshot {manifest.version} lacks {entry.file}")
         _write_if_changed(to / entry.file, body)
         written.append(entry.file)
+        written += _write_gzip(to, entry.file, _gzip_body(entry, body, store, client))
     return written
+
+
+def _gzip_body(
+    entry: Entry, body: bytes, store: Store, client: redis.Redis | None
+) -> bytes | None:
+    """The published gzip blob; compressed here for a manifest written without."""
+    stored = store.blob(entry.gzip_blob, client) if entry.gzipped else None
+    return stored or gzip_variant(body, entry.content_type)
+
+
+def _write_gzip(to: Path, name: str, gzipped: bytes | None) -> list[str]:
+    if gzipped is None:
+        return []
+    _write_if_changed(to / f"{name}.gz", gzipped)
+    return [f"{name}.gz"]
 
 
 def _remove_stale(to: Path, written: list[str]) -> None:

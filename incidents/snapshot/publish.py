@@ -26,7 +26,14 @@ from incidents.events import Change, Kind
 from . import artifacts
 from .export import snapshot_export
 from .render import Origin, Rendered, render_paths, render_site
-from .store import Entry, Manifest, Store, current_reader, current_store
+from .store import (
+    Entry,
+    Manifest,
+    Store,
+    current_reader,
+    current_store,
+    gzip_variant,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +75,18 @@ def _manifest(
         unchanged = key in old and old[key].etag == etag
         modified_at = old[key].modified_at if unchanged else started
         file = artifacts.export_name(key)
-        entries[key] = Entry(etag, page.content_type, modified_at, file, page.headers)
+        gzipped = gzip_variant(page.body, page.content_type)
+        entries[key] = Entry(
+            etag,
+            page.content_type,
+            modified_at,
+            file,
+            page.headers,
+            gzipped=gzipped is not None,
+        )
         blobs[etag] = page.body
+        if gzipped is not None:
+            blobs[entries[key].gzip_blob] = gzipped
     manifest = Manifest(
         version=max(previous.version + 1 if previous else 0, int(started * 1000)),
         changed_at=max(entry.modified_at for entry in entries.values()),
@@ -105,7 +122,8 @@ def snapshot_publish(
     2. Render: the page-wide paths, the first history pages, the incidents that
        changed (every incident when ``full``, when none was published yet, and
        hourly) and the pages of the components that changed.
-    3. Hash each body (its ETag) and write blobs then manifest, to disk and Redis.
+    3. Hash each body (its ETag), gzip the text ones over a kilobyte, and write
+       blobs then manifest, to disk and Redis.
     4. With ``records`` (the uptime record of every component changed) or ``full``,
        render every component's pages again, a few at a time (``records_publish``).
     5. Export to ``SNAPSHOT_EXPORT_DIR`` when set.

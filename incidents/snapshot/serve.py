@@ -3,6 +3,10 @@
 First in ``MIDDLEWARE``: a request for a published path never reaches sessions,
 authentication or a view. Everything else (the staff console, forms, POSTs, a path
 not published yet, a history page beyond the published ones) goes on as usual.
+
+A client that accepts gzip gets the gzip blob published next to a text body, as a
+variant of its own (``Content-Encoding: gzip``, ETag ``"<etag>-gz"``); every
+response of such an artifact says ``Vary: Accept-Encoding``.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
 from . import artifacts
-from .store import Entry, Manifest, current_reader
+from .store import Entry, Manifest, Reader, current_reader, gzip_encode
 
 # Where base.html lets the stale notice go; a comment, so exported pages show none.
 PLACEHOLDER = b"<!--heliograph:freshness-->"
 AGE_HEADER = "X-Heliograph-Snapshot-Age"
 VERSION_HEADER = "X-Heliograph-Snapshot-Version"
+# Ends the ETag of the gzip variant: a cache must not take one encoding for the other.
+GZIP_SUFFIX = "-gz"
 
 
 def cache_control() -> str:
@@ -80,11 +86,40 @@ def _not_modified(request: HttpRequest, etag: str, modified_at: float) -> bool:
     return since is not None and int(modified_at) <= since
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Does an ``Accept-Encoding`` value allow gzip (RFC 9110, 12.5.3)?
+
+    A coding named with ``q=0`` is refused even when ``*`` allows the rest; a
+    malformed weight refuses too, as identity is always acceptable.
+    """
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *parameters = item.split(";")
+        weights[coding.strip().lower()] = _weight(parameters)
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
+
+
+def _weight(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
 class SnapshotMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
         self._version = -1
-        self._prepared: dict[str, dict[str, str]] = {}
+        self._prepared: dict[tuple[str, bool], dict[str, str]] = {}
+        # A stale page's gzip, by key: (etag, notice, bytes). See ``_stale_gzip``.
+        self._stale: dict[str, tuple[str, bytes, bytes]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method in ("GET", "HEAD") and not self._must_pass(request):
@@ -111,36 +146,82 @@ class SnapshotMiddleware:
         body = reader.body(entry) if entry else None
         if key is None or entry is None or body is None:
             return None
-        headers = dict(self._fixed_headers(manifest.version, key, entry))
+        gzipped = self._gzip_body(request, reader, entry)
+        headers = dict(
+            self._fixed_headers(manifest.version, key, entry, gzipped is not None)
+        )
         now = time.time()
         age = max(0, int(now - manifest.rendered_at))
+        notice = None
         if age > settings.SNAPSHOT_STALE_AFTER_SECONDS and PLACEHOLDER in body:
-            body = body.replace(PLACEHOLDER, stale_notice(manifest.rendered_at, now), 1)
-            headers["ETag"] = f'"{entry.etag}-{age // 60}"'  # the notice's wording
+            notice = stale_notice(manifest.rendered_at, now)
+            suffix = "" if gzipped is None else GZIP_SUFFIX
+            headers["ETag"] = f'"{entry.etag}-{age // 60}{suffix}"'  # the wording
         headers[AGE_HEADER] = str(age)
         if settings.SECURE_HSTS_SECONDS and request.is_secure():
             headers["Strict-Transport-Security"] = _hsts()
         if _not_modified(request, headers["ETag"], entry.modified_at):
             del headers["Content-Type"]
+            headers.pop("Content-Encoding", None)  # a 304 has no body to encode
             return HttpResponse(status=304, headers=headers)
-        headers["Content-Length"] = str(len(body))
-        content = b"" if request.method == "HEAD" else body
-        return HttpResponse(content, headers=headers)
+        if notice is None:
+            content = body if gzipped is None else gzipped
+        elif gzipped is None:
+            content = body.replace(PLACEHOLDER, notice, 1)
+        else:
+            content = self._stale_gzip(key, entry, body, notice)
+        headers["Content-Length"] = str(len(content))
+        return HttpResponse(
+            b"" if request.method == "HEAD" else content, headers=headers
+        )
 
-    def _fixed_headers(self, version: int, key: str, entry: Entry) -> dict[str, str]:
-        """The headers that change only with the snapshot, made once per version."""
+    def _gzip_body(
+        self, request: HttpRequest, reader: Reader, entry: Entry
+    ) -> bytes | None:
+        """The gzip blob, when the entry has one and the client accepts it."""
+        if not entry.gzipped:
+            return None
+        if not accepts_gzip(request.headers.get("Accept-Encoding", "")):
+            return None
+        return reader.gzip_body(entry)  # None if lost: the identity body serves
+
+    def _stale_gzip(self, key: str, entry: Entry, body: bytes, notice: bytes) -> bytes:
+        """The page with its stale notice, gzipped once per wording of the notice.
+
+        gzip bytes cannot be edited, and gzipping a 12 MB page takes some 50 ms of
+        CPU, too much for every request. Serving stale pages uncompressed would
+        send 12 MB to each visitor just when the publisher is down, likely during
+        an outage. The wording changes once a minute at most ("5 minutes ago",
+        later "2 hours ago"), so this compresses once per wording per process.
+        """
+        cached = self._stale.get(key)
+        if cached is None or cached[:2] != (entry.etag, notice):
+            encoded = gzip_encode(body.replace(PLACEHOLDER, notice, 1))
+            cached = self._stale[key] = (entry.etag, notice, encoded)
+        return cached[2]
+
+    def _fixed_headers(
+        self, version: int, key: str, entry: Entry, gzipped: bool
+    ) -> dict[str, str]:
+        """The headers that change only with the snapshot, made once per version
+        and variant."""
         if version != self._version:
-            self._version, self._prepared = version, {}
-        if key not in self._prepared:
-            self._prepared[key] = {
+            self._version, self._prepared, self._stale = version, {}, {}
+        if (key, gzipped) not in self._prepared:
+            headers = {
                 **entry.headers,
                 "Content-Type": entry.content_type,
-                "ETag": f'"{entry.etag}"',
+                "ETag": f'"{entry.etag}{GZIP_SUFFIX if gzipped else ""}"',
                 "Last-Modified": http_date(entry.modified_at),
                 "Cache-Control": cache_control(),
                 VERSION_HEADER: str(version),
             }
-        return self._prepared[key]
+            if entry.gzipped:
+                headers["Vary"] = "Accept-Encoding"
+            if gzipped:
+                headers["Content-Encoding"] = "gzip"
+            self._prepared[key, gzipped] = headers
+        return self._prepared[key, gzipped]
 
 
 def _hsts() -> str:

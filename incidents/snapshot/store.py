@@ -1,6 +1,7 @@
 """Where the snapshot lives: a folder on local disk, mirrored to Redis.
 
-On disk, ``manifest.json`` names each artifact's bytes in ``blobs/<etag>``; both are
+On disk, ``manifest.json`` names each artifact's bytes in ``blobs/<etag>`` (and, for
+a text body over a kilobyte, their gzip encoding in ``blobs/<etag>.gz``); both are
 written to a temporary file first and moved into place (``os.replace``), so a reader
 sees the old snapshot or the new one, never half of one. In Redis the same manifest
 is stored under its version (``<prefix>manifest:<version>``), the bytes under
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gzip
 import json
 import logging
 import os
@@ -38,17 +40,56 @@ REDIS_TTL_SECONDS = 7 * 24 * 3600
 # Blobs no manifest names are removed once this old, so a reader holding the previous
 # manifest still finds its bytes.
 BLOB_GRACE_SECONDS = 300
+# Smaller bodies gain too little from gzip to be worth a second blob and a Vary.
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6
+_TEXT_LIKE = {"application/json", "application/javascript", "application/xml"}
 
 
 @dataclass(frozen=True)
 class Entry:
-    """One artifact: its bytes are ``blobs/<etag>``."""
+    """One artifact: its bytes are ``blobs/<etag>``, gzipped in ``blobs/<etag>.gz``
+    when ``gzipped`` (manifests written before it existed say False)."""
 
     etag: str
     content_type: str
     modified_at: float
     file: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    gzipped: bool = False
+
+    @property
+    def gzip_blob(self) -> str:
+        return f"{self.etag}.gz"
+
+    def blob_names(self) -> list[str]:
+        return [self.etag, self.gzip_blob] if self.gzipped else [self.etag]
+
+
+def compressible(content_type: str) -> bool:
+    """Text-like media types: HTML, CSS, JavaScript, JSON, feeds, SVG."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return (
+        media.startswith("text/")
+        or media in _TEXT_LIKE
+        or media.endswith(("+xml", "+json"))
+    )
+
+
+def gzip_variant(body: bytes, content_type: str) -> bytes | None:
+    """The body gzipped, if its type and size make that worth serving.
+
+    ``mtime=0`` makes the bytes depend on the body alone, so a republished or
+    re-exported body is the same file.
+    """
+    if len(body) <= GZIP_MIN_BYTES or not compressible(content_type):
+        return None
+    encoded = gzip_encode(body)
+    return encoded if len(encoded) < len(body) else None
+
+
+def gzip_encode(body: bytes) -> bytes:
+    return gzip.compress(body, GZIP_LEVEL, mtime=0)
 
 
 @dataclass(frozen=True)
@@ -133,7 +174,11 @@ class Store:
                 _atomic_write(folder / etag, body)
         _atomic_write(self.directory / MANIFEST, manifest.to_json())
         named = {
-            e.etag for m in (manifest, previous) if m for e in m.artifacts.values()
+            name
+            for m in (manifest, previous)
+            if m
+            for e in m.artifacts.values()
+            for name in e.blob_names()
         }
         cutoff = time.time() - BLOB_GRACE_SECONDS
         for path in folder.iterdir():
@@ -146,11 +191,12 @@ class Store:
             return
         pipe = client.pipeline(transaction=False)
         for entry in manifest.artifacts.values():
-            key = f"{self.prefix}blob:{entry.etag}"
-            if entry.etag in blobs:
-                pipe.set(key, blobs[entry.etag], ex=REDIS_TTL_SECONDS)
-            else:
-                pipe.expire(key, REDIS_TTL_SECONDS)
+            for name in entry.blob_names():
+                key = f"{self.prefix}blob:{name}"
+                if name in blobs:
+                    pipe.set(key, blobs[name], ex=REDIS_TTL_SECONDS)
+                else:
+                    pipe.expire(key, REDIS_TTL_SECONDS)
         pipe.set(
             f"{self.prefix}manifest:{manifest.version}",
             manifest.to_json(),
@@ -186,15 +232,16 @@ class Store:
         manifests = [m for m in found if m is not None]
         return max(manifests, key=lambda m: m.version) if manifests else None
 
-    def blob(self, etag: str, client: redis.Redis | None) -> bytes | None:
+    def blob(self, name: str, client: redis.Redis | None) -> bytes | None:
+        """A blob by name: an ETag, or ``<etag>.gz`` for its gzip encoding."""
         try:
-            return (self.directory / BLOBS / etag).read_bytes()
+            return (self.directory / BLOBS / name).read_bytes()
         except FileNotFoundError:
             pass
         if client is None:
             return None
         try:
-            value = client.get(f"{self.prefix}blob:{etag}")
+            value = client.get(f"{self.prefix}blob:{name}")
         except redis.RedisError:
             return None
         if value is None:
@@ -232,16 +279,24 @@ class Reader:
         newest = max(found, key=lambda m: m.version) if found else None
         if newest is not self._current:
             self._current = newest
-            named = {e.etag for e in newest.artifacts.values()} if newest else set()
+            artifacts = newest.artifacts.values() if newest else ()
+            named = {name for e in artifacts for name in e.blob_names()}
             self._bytes = {k: v for k, v in self._bytes.items() if k in named}
         return newest
 
     def body(self, entry: Entry) -> bytes | None:
-        body = self._bytes.get(entry.etag)
+        return self._blob(entry.etag)
+
+    def gzip_body(self, entry: Entry) -> bytes | None:
+        """The body gzipped; None when the entry has no such blob or it is lost."""
+        return self._blob(entry.gzip_blob) if entry.gzipped else None
+
+    def _blob(self, name: str) -> bytes | None:
+        body = self._bytes.get(name)
         if body is None:
-            body = self.store.blob(entry.etag, self.store.connect(READ_TIMEOUT_SECONDS))
+            body = self.store.blob(name, self.store.connect(READ_TIMEOUT_SECONDS))
             if body is not None:
-                self._bytes[entry.etag] = body
+                self._bytes[name] = body
         return body
 
     def _from_disk(self) -> Manifest | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gzip
 import http.server
 import json
 import math
+import os
 import re
 import shutil
 import threading
@@ -119,7 +121,9 @@ def test_it_serves_the_bytes_and_headers_the_views_give(
             "public, max-age=5, stale-while-revalidate=30, stale-if-error=86400"
         )
         assert response["Last-Modified"]
-        assert "Set-Cookie" not in response and "Vary" not in response
+        assert "Set-Cookie" not in response
+        vary = "Accept-Encoding" if manifest.artifacts[key].gzipped else None
+        assert response.get("Vary") == vary, key
 
 
 def test_it_answers_304_to_a_matching_etag_or_date(
@@ -197,6 +201,228 @@ def test_it_leaves_the_staff_console_and_writes_alone(
     assert serve.VERSION_HEADER not in console
     assert "csrftoken" in console.cookies
     assert post.status_code == 405
+
+
+# Serving gzip -------------------------------------------------------------------------
+
+GZIP = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"}
+
+
+def test_it_serves_gzip_to_a_client_that_accepts_it(
+    client: Client, acme: dict[str, Any]
+) -> None:
+    manifest = publish.snapshot_publish()
+    assert manifest is not None
+    gzipped = [key for key, entry in manifest.artifacts.items() if entry.gzipped]
+    assert {"/", "/history/", "/embed.js", "/api/v2/summary.json"} <= set(gzipped)
+    small = client.get("/api/v2/status.json", **GZIP)  # under a kilobyte
+    assert "Content-Encoding" not in small and "Vary" not in small
+
+    for key in gzipped:
+        plain = client.get(key)
+        encoded = client.get(key, **GZIP)
+
+        assert encoded["Content-Encoding"] == "gzip", key
+        assert gzip.decompress(encoded.content) == plain.content, key
+        assert len(encoded.content) < len(plain.content), key
+        assert int(encoded["Content-Length"]) == len(encoded.content), key
+        assert encoded["Content-Type"] == plain["Content-Type"], key
+        assert encoded["Vary"] == plain["Vary"] == "Accept-Encoding", key
+        assert encoded["ETag"] == f'"{manifest.artifacts[key].etag}-gz"', key
+        assert plain["ETag"] == f'"{manifest.artifacts[key].etag}"', key
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "accepted"),
+    [
+        ("gzip", True),
+        ("deflate, GZIP;q=0.5", True),
+        ("br;q=1.0, gzip ; q=0.001", True),
+        ("*", True),
+        ("x-gzip", True),
+        ("", False),
+        ("identity", False),
+        ("br, deflate", False),
+        ("gzip;q=0", False),
+        ("gzip;q=0.000", False),
+        ("*;q=1, gzip;q=0", False),
+        ("br, *;q=0", False),
+        ("gzip;q=high", False),
+    ],
+)
+def test_it_reads_whether_accept_encoding_allows_gzip(
+    accept_encoding: str, accepted: bool
+) -> None:
+    assert serve.accepts_gzip(accept_encoding) is accepted
+
+
+def test_it_serves_the_plain_body_when_gzip_is_refused(
+    client: Client, acme: dict[str, Any]
+) -> None:
+    manifest = publish.snapshot_publish()
+    assert manifest is not None
+    plain = client.get("/")
+
+    for value in ["identity", "gzip;q=0", "*;q=1, gzip;q=0", "br"]:
+        response = client.get("/", HTTP_ACCEPT_ENCODING=value)
+
+        assert "Content-Encoding" not in response, value
+        assert response.content == plain.content, value
+        assert response["Vary"] == "Accept-Encoding", value
+        assert response["ETag"] == f'"{manifest.artifacts["/"].etag}"', value
+
+
+def test_it_answers_304_to_each_encoding_its_own_etag(
+    client: Client, acme: dict[str, Any]
+) -> None:
+    publish.snapshot_publish()
+    plain = client.get("/api/v2/summary.json")
+    encoded = client.get("/api/v2/summary.json", **GZIP)
+
+    def get(etag: str, **extra: str) -> Any:
+        return client.get("/api/v2/summary.json", HTTP_IF_NONE_MATCH=etag, **extra)
+
+    encoded_again = get(encoded["ETag"], **GZIP)
+    weak_again = get(f"W/{encoded['ETag']}", **GZIP)
+    plain_again = get(plain["ETag"])
+    encoded_tag_plain_client = get(encoded["ETag"])
+    plain_tag_gzip_client = get(plain["ETag"], **GZIP)
+
+    assert encoded["ETag"] != plain["ETag"]
+    assert encoded_again.status_code == weak_again.status_code == 304
+    assert encoded_again.content == b""
+    assert encoded_again["ETag"] == encoded["ETag"]
+    assert encoded_again["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in encoded_again
+    assert plain_again.status_code == 304
+    assert encoded_tag_plain_client.status_code == 200
+    assert encoded_tag_plain_client.content == plain.content
+    assert plain_tag_gzip_client.status_code == 200
+    assert plain_tag_gzip_client.content == encoded.content
+
+
+def test_it_answers_head_with_the_headers_of_the_gzip_variant(
+    client: Client, acme: dict[str, Any]
+) -> None:
+    publish.snapshot_publish()
+    encoded = client.get("/", **GZIP)
+
+    head = client.head("/", **GZIP)
+
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Encoding"] == "gzip"
+    assert head["Content-Length"] == str(len(encoded.content))
+    assert head["ETag"] == encoded["ETag"]
+    assert head["Vary"] == "Accept-Encoding"
+
+
+def test_it_shows_the_stale_notice_to_a_client_that_accepts_gzip(
+    client: Client, acme: dict[str, Any]
+) -> None:
+    threshold = django_settings.SNAPSHOT_STALE_AFTER_SECONDS
+    with time_machine.travel(NOW, tick=False) as traveller:
+        publish.snapshot_publish()
+        fresh = client.get("/", **GZIP)
+        traveller.shift(threshold + 3600)
+        plain = client.get("/")
+        stale = client.get("/", **GZIP)
+        again = client.get("/", **GZIP)
+        head = client.head("/", **GZIP)
+        traveller.shift(2 * 3600)
+        later = client.get("/", **GZIP)
+
+    assert stale["Content-Encoding"] == "gzip"
+    assert gzip.decompress(stale.content) == plain.content
+    assert "This page may be out of date" in gzip.decompress(stale.content).decode()
+    assert int(stale["Content-Length"]) == len(stale.content)
+    assert again.content == stale.content
+    assert head["Content-Length"] == stale["Content-Length"]
+    assert len({fresh["ETag"], plain["ETag"], stale["ETag"], later["ETag"]}) == 4
+    assert stale["ETag"].endswith('-gz"')
+    assert "3\xa0hours ago" in gzip.decompress(later.content).decode()
+
+
+def test_it_answers_warm_gzip_requests_without_a_query(
+    client: Client, acme: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    manifest = publish.snapshot_publish()
+    assert manifest is not None
+    for key in paths(manifest):
+        client.get(key, **GZIP)  # warm: bytes into this process's memory
+
+    with django_assert_num_queries(0):
+        for key in paths(manifest):
+            response = client.get(key, **GZIP)
+            assert response.status_code == 200, key
+            if manifest.artifacts[key].gzipped:
+                assert response["Content-Encoding"] == "gzip", key
+
+
+def test_it_serves_a_manifest_written_before_gzip(
+    client: Client, acme: dict[str, Any], snapshot_store: store.Store
+) -> None:
+    manifest = publish.snapshot_publish()
+    assert manifest is not None
+    expected = client.get("/").content
+    raw = json.loads((snapshot_store.directory / store.MANIFEST).read_bytes())
+    for entry in raw["artifacts"].values():
+        del entry["gzipped"]
+    raw["version"] += 1  # newer than the one in Redis
+    (snapshot_store.directory / store.MANIFEST).write_text(json.dumps(raw))
+    store.forget_readers()
+
+    response = client.get("/", **GZIP)
+
+    assert response.status_code == 200
+    assert response[serve.VERSION_HEADER] == str(raw["version"])
+    assert response.content == expected
+    assert "Content-Encoding" not in response and "Vary" not in response
+
+
+def test_it_reads_the_gzip_bodies_from_redis_when_the_disk_is_empty(
+    client: Client,
+    acme: dict[str, Any],
+    snapshot_store: store.Store,
+    settings: Any,
+    django_assert_num_queries: Any,
+) -> None:
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    publish.snapshot_publish()
+    expected = client.get("/", **GZIP).content
+    shutil.rmtree(snapshot_store.directory)
+    store.forget_readers()
+
+    with django_assert_num_queries(0):
+        response = client.get("/", **GZIP)
+
+    assert response["Content-Encoding"] == "gzip"
+    assert response.content == expected
+
+
+def test_it_removes_gzip_blobs_no_manifest_names_after_a_grace(
+    acme: dict[str, Any], snapshot_store: store.Store
+) -> None:
+    blobs = snapshot_store.directory / store.BLOBS
+    first = publish.snapshot_publish()
+    assert first is not None
+    old = first.artifacts["/api/v2/components.json"]
+    assert old.gzipped and (blobs / old.gzip_blob).is_file()
+    set_status(acme["api"], "major_outage")
+    publish.snapshot_publish()
+    set_status(acme["api"], "degraded_performance")
+    long_ago = time.time() - store.BLOB_GRACE_SECONDS - 60
+    for path in blobs.iterdir():
+        os.utime(path, (long_ago, long_ago))
+
+    last = publish.snapshot_publish()
+
+    assert last is not None
+    assert not (blobs / old.etag).exists()
+    assert not (blobs / old.gzip_blob).exists()
+    for entry in last.artifacts.values():
+        for name in entry.blob_names():
+            assert (blobs / name).is_file(), name
 
 
 # Freshness ----------------------------------------------------------------------------
@@ -427,6 +653,27 @@ def test_it_exports_every_artifact_with_the_bytes_the_app_serves(
         assert (exported / entry.file).read_bytes() == client.get(key).content, key
     assert (exported / "index.html").is_file()
     assert (exported / "static/heliograph/public.css").is_file()
+
+
+def test_it_exports_a_gzipped_copy_of_each_text_file(
+    client: Client, exported: Path
+) -> None:
+    manifest = store.current_store().newest()
+    assert manifest is not None
+
+    for key, entry in manifest.artifacts.items():
+        if entry.file is None:
+            continue
+        packed = exported / f"{entry.file}.gz"
+        assert packed.is_file() == entry.gzipped, key
+        if entry.gzipped:
+            assert gzip.decompress(packed.read_bytes()) == client.get(key).content
+            assert packed.read_bytes() == client.get(key, **GZIP).content, key
+    css = exported / "static/heliograph/public.css"
+    assert gzip.decompress(css.with_name("public.css.gz").read_bytes()) == (
+        css.read_bytes()
+    )
+    assert (exported / "index.html.gz").is_file()
 
 
 def test_it_exports_on_every_publish_when_asked(
