@@ -240,7 +240,9 @@ def running(command: list[str], probe: str, log: Path) -> Iterator[int]:
 WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
-def wrk(url: str, connections: int, seconds: float, timeout: float) -> dict[str, Any]:
+def wrk(
+    url: str, connections: int, seconds: float, timeout: float, headers: tuple = ()
+) -> dict[str, Any]:
     """One ``wrk --latency`` run (Debian's wrk): rps, p50 and p99 in ms, requests,
     and errors (socket errors, timeouts and non-2xx/3xx answers)."""
     import math
@@ -248,6 +250,8 @@ def wrk(url: str, connections: int, seconds: float, timeout: float) -> dict[str,
 
     command = ["wrk", f"-t{min(CPUS, connections)}", f"-c{connections}"]
     command += [f"-d{seconds:g}s", "--latency", f"--timeout={timeout:g}s", url]
+    for header in headers:
+        command += ["-H", header]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stderr.strip()}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import gzip
 import logging
 import os
 import re
@@ -76,9 +77,9 @@ SERVERS = "gunicorn-sync:4,gunicorn-gthread:2x4,granian:2x2,nginx"
 NGINX_SECTION = "## Serving the static export with nginx"
 # The headers the export's server must send as the app does.
 CHECKED = (
-    "Content-Type Cache-Control Access-Control-Allow-Origin X-Frame-Options "
-    "Content-Security-Policy Cross-Origin-Resource-Policy X-Content-Type-Options "
-    "Referrer-Policy Cross-Origin-Opener-Policy"
+    "Content-Type Content-Encoding Vary Cache-Control Access-Control-Allow-Origin "
+    "X-Frame-Options Content-Security-Policy Cross-Origin-Resource-Policy "
+    "X-Content-Type-Options Referrer-Policy Cross-Origin-Opener-Policy"
 ).split()
 
 
@@ -127,7 +128,7 @@ def dataset_build(groups: int, per_group: int) -> tuple[list, dict[str, float]]:
     """The page through the services; returns the leaf components and timings."""
     from django.db.models import F
 
-    from incidents.models import Incident
+    from incidents.models import Component, Incident
     from incidents.services.components import component_create
     from incidents.services.page import page_update
 
@@ -147,9 +148,12 @@ def dataset_build(groups: int, per_group: int) -> tuple[list, dict[str, float]]:
         started = time.perf_counter()
         make(leaves, 100 if step == "incidents" else 20)
         timings[f"{step} and their updates"] = time.perf_counter() - started
-    # The services stamp updated_at now; a page that has lived has old ones.
+    # The services stamp updated_at now; a page that has lived has old ones (the
+    # snapshot renders again what changed lately).
     finished = Incident.objects.filter(resolved_at__isnull=False)
     finished.update(updated_at=F("resolved_at"))
+    lived = dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
+    Component.objects.update(updated_at=lived)
     return leaves, timings
 
 
@@ -304,8 +308,10 @@ def static_twins() -> dict[str, str]:
     folder = Path(settings.STATIC_ROOT) / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     for path, name in PATHS.items():
-        body = current_reader().body(manifest.artifacts[path])
-        (folder / name).write_bytes(body or b"")
+        body = current_reader().body(manifest.artifacts[path]) or b""
+        (folder / name).write_bytes(body)
+        # WhiteNoise sends a .gz beside a file to clients that accept gzip.
+        (folder / f"{name}.gz").write_bytes(gzip.compress(body, 6, mtime=0))
     return {path: f"/static/bench/{name}" for path, name in PATHS.items()}
 
 
@@ -376,7 +382,7 @@ class Figures:
 
 def measure(figures: Figures, url: str, pid: int, args: argparse.Namespace) -> None:
     """Warm up, then one measured wrk run; the CPU of the server, wrk and the rest."""
-    wrk(url, figures.connections, args.warmup, args.timeout)
+    wrk(url, figures.connections, args.warmup, args.timeout, args.headers)
     tree = [pid, *children(pid)]
     before = (
         sum(cpu_seconds(p) for p in tree),
@@ -384,7 +390,7 @@ def measure(figures: Figures, url: str, pid: int, args: argparse.Namespace) -> N
         cpu_snapshot_of({})["machine busy"][0],
     )
     started = time.monotonic()
-    found = wrk(url, figures.connections, args.duration, args.timeout)
+    found = wrk(url, figures.connections, args.duration, args.timeout, args.headers)
     elapsed = time.monotonic() - started
     server = sum(cpu_seconds(p) for p in tree) - before[0]
     load = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]) - before[1]
@@ -471,7 +477,8 @@ def median_of(rounds: list[Figures]) -> Figures:
 
 
 def nginx_check(base: str) -> None:
-    """README's nginx block against the app's own answers, path by path."""
+    """README's nginx block against the app's own answers, path by path; the last
+    two asking for gzip, compared once decompressed."""
     from django.test import Client
 
     from incidents.models import Component, Incident
@@ -481,14 +488,23 @@ def nginx_check(base: str) -> None:
     paths = ["/", "/history/", "/feed.atom", "/feed.rss", "/badge.svg", "/embed.js"]
     paths += ["/api/v2/summary.json", "/compact/", f"/incidents/{incident.public_id}"]
     paths += [f"/components/{component.public_id}/"]
+    asks = [(path, {}) for path in paths]
+    asks += [(path, {"Accept-Encoding": "gzip"}) for path in PATHS]
     client, rows = Client(HTTP_HOST="127.0.0.1"), []
-    for path in paths:
-        with urllib.request.urlopen(base + path, timeout=5) as answer:
+    for path, ask in asks:
+        request = urllib.request.Request(base + path, headers=ask)
+        with urllib.request.urlopen(request, timeout=5) as answer:
             body, headers = answer.read(), answer.headers
-        app = client.get(path)
+        app = client.get(path, headers=ask)
+        bodies = [body, app.content]
+        if headers.get("Content-Encoding") == "gzip":
+            bodies[0] = gzip.decompress(body)
+        if app.headers.get("Content-Encoding") == "gzip":
+            bodies[1] = gzip.decompress(app.content)
         differ = [h for h in CHECKED if headers.get(h) != app.headers.get(h)]
-        same = "same" if body == app.content else "DIFFERENT"
-        rows.append([path, str(answer.status), headers["Content-Type"], same])
+        same = "same" if bodies[0] == bodies[1] else "DIFFERENT"
+        label = f"{path} (gzip)" if ask else path
+        rows.append([label, str(answer.status), headers["Content-Type"], same])
         rows[-1].append(", ".join(differ) or "same")
     print("\nnginx with README.md's server block, against the app")
     print_table(["path", "status", "content type", "bytes", "headers"], rows)
@@ -550,11 +566,15 @@ def parse_args() -> argparse.Namespace:
         "granian, nginx",
     )
     parser.add_argument("--rounds", type=int, default=1, help="medians of rounds")
+    parser.add_argument(
+        "--gzip", action="store_true", help="ask for gzip, as browsers do"
+    )
     parser.add_argument("--changes", type=int, default=20, help="rebuilds timed")
     parser.add_argument("--full-renders", type=int, default=3)
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     args.servers = [s for s in args.servers.split(",") if s]
+    args.headers = ("Accept-Encoding: gzip",) if args.gzip else ()
     return args
 
 
@@ -590,9 +610,11 @@ def main() -> None:
         twins = static_twins()
         sizes = [
             f"{p} {(VAR_DIR / 'static' / t[8:]).stat().st_size:,} bytes"
+            f" ({(VAR_DIR / 'static' / f'{t[8:]}.gz').stat().st_size:,} gzipped)"
             for p, t in twins.items()
         ]
-        print(f"measured bodies: {', '.join(sizes)}; the static twins are a copy\n")
+        print(f"measured bodies: {', '.join(sizes)}; the static twins are a copy")
+        print("wrk asks for gzip\n" if args.gzip else "wrk does not ask for gzip\n")
         with contextlib.ExitStack() as stack:
             results = serving_measure(servers_start(stack, args, twins), args)
         print()
