@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.templatetags.static import static
+from django.templatetags.static import PrefixNode
 
 from .store import Entry, Manifest, Store, _atomic_write, current_store, gzip_variant
 
@@ -37,8 +37,15 @@ def _static_source(name: str) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
+def _static_prefix() -> str:
+    """STATIC_URL as pages link it. Not ``static("")``: the manifest storage used in
+    production refuses a name it has no entry for, and the pages already hold the
+    hashed names."""
+    return str(PrefixNode.handle_simple("STATIC_URL"))
+
+
 def _static_names(bodies: list[bytes]) -> set[str]:
-    prefix = static("")
+    prefix = _static_prefix()
     pattern = re.compile(
         rb'(?:href|src)="' + re.escape(prefix.encode()) + rb'([^"?#]+)'
     )
@@ -64,7 +71,7 @@ def snapshot_export(*, to: Path, store: Store | None = None) -> list[str]:
     for name in sorted(_static_names(html)):
         source = _static_source(name)
         if source is not None:
-            target = to / static(name).lstrip("/")
+            target = to / (_static_prefix() + name).lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             written.append(str(target.relative_to(to)))

@@ -655,6 +655,30 @@ def test_it_exports_every_artifact_with_the_bytes_the_app_serves(
     assert (exported / "static/heliograph/public.css").is_file()
 
 
+def test_it_exports_with_the_hashed_static_names_of_production(
+    acme: dict[str, Any], tmp_path: Path, settings: Any
+) -> None:
+    """Production serves static files under hashed names from a manifest, which
+    refuses any name it lacks: the export must not ask it for one."""
+    settings.STATIC_ROOT = str(tmp_path / "static-root")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        },
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    folder = tmp_path / "site"
+
+    call_command("publish", "--all", "--to", str(folder), stdout=open("/dev/null", "w"))
+
+    [css] = (folder / "static/heliograph").glob("public.*.css")
+    assert css.name != "public.css"  # the hashed copy the pages link to
+    assert f'href="/static/heliograph/{css.name}"' in (
+        (folder / "index.html").read_text()
+    )
+
+
 def test_it_exports_a_gzipped_copy_of_each_text_file(
     client: Client, exported: Path
 ) -> None:
