@@ -144,9 +144,15 @@ def tls_server(loop_thread: LoopThread) -> Iterator[Callable[[trustme.LeafCert],
         servers.append(server)
         return int(server.sockets[0].getsockname()[1])
 
+    async def stop() -> None:
+        for server in servers:
+            server.close()
+            await server.wait_closed()
+
     yield lambda leaf: loop_thread.call(start(leaf))
-    for server in servers:
-        server.close()
+    # On the loop's own thread: asyncio servers are not safe to close from another,
+    # and closing one from here now and then broke the loop's bookkeeping.
+    loop_thread.call(stop())
 
 
 # --- Acme: the demo product with a sign-in form, an app page and a token API --
