@@ -384,7 +384,8 @@ def main() -> None:
     )
     every = all_component_pages(ids)
     print(
-        f"2. all {len(ids):,} component pages once (what each publish renders): "
+        f"2. all {len(ids):,} component pages once (what a rollup's publish "
+        "renders, 50 at a time): "
         f"{every:.1f} s, {every / len(ids) * 1000:.1f} ms a page"
     )
     print(f"3. index size: {sizes(with_bars)} with the bars;")
