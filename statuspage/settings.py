@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "incidents",
     "probes",
     "notifications",
+    "tokens",
+    "rest_framework",
 ]
 
 MIDDLEWARE = [
@@ -364,6 +366,13 @@ NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool(
 # client's address (e.g. HTTP_X_REAL_IP), or every visitor shares the proxy's.
 SUBSCRIBE_RATE = env_str("SUBSCRIBE_RATE", "10/h")
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
+
+# The management API (no endpoint yet) takes API tokens only. The public API v2
+# is plain Django views, so these defaults do not reach it.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tokens.authentication.HasTokenScope"],
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,62 @@
+"""DRF authentication and permission by API token, for the management API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from .models import ApiToken, token_hash
+from .services import token_touch
+
+# "OAuth" is what Statuspage's clients send; "Bearer" is what everyone else does.
+KEYWORDS = (b"oauth", b"bearer")
+MALFORMED = (
+    "Malformed Authorization header: expected 'Bearer <token>' or 'OAuth <token>'."
+)
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() not in KEYWORDS:
+            return None
+        if len(words) != 2:
+            raise AuthenticationFailed(MALFORMED)
+        try:
+            plaintext = words[1].decode("ascii")
+        except UnicodeDecodeError as error:
+            raise AuthenticationFailed(MALFORMED) from error
+        return self.authenticate_token(plaintext)
+
+    def authenticate_token(self, plaintext: str) -> tuple[Any, ApiToken]:
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(hash=token_hash(plaintext))
+            .first()
+        )
+        if token is None:
+            raise AuthenticationFailed("Unknown API token.")
+        if token.is_revoked:
+            raise AuthenticationFailed("This API token has been revoked.")
+        if not token.user.is_active:
+            raise AuthenticationFailed("This API token's user is inactive.")
+        token_touch(token=token)
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 rather than 403 when credentials are missing or bad.
+        return 'Bearer realm="api"'
+
+
+class HasTokenScope(BasePermission):
+    """A token is required; a read-scoped one may only use safe methods."""
+
+    message = "This API token has read scope: it may not change anything."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        return isinstance(token, ApiToken) and token.allows(request.method or "")
