@@ -85,7 +85,8 @@ def availability_report(
     ).order_by("day")
     for day in days:
         figures[day.component_id].days.append(day)
-    opened, closed = _bounds(start, end, page)
+    opened = uptime.day_bounds(start, page.tzinfo)[0]
+    closed = uptime.day_bounds(end, page.tzinfo)[1]
     touching = Incident.objects.filter(components__in=figures).distinct()
     ordered = touching.prefetch_related("components").order_by("started_at", "pk")
     incidents = ordered.incidents().filter(
@@ -103,16 +104,6 @@ def availability_report(
         incidents=list(incidents),
         maintenances=list(maintenances),
     )
-
-
-def _bounds(
-    start: dt.date, end: dt.date, page: Page
-) -> tuple[dt.datetime, dt.datetime]:
-    """The range's first and (excluded) last instant in the page's time zone."""
-    zone = page.tzinfo
-    opened = dt.datetime.combine(start, dt.time(), tzinfo=zone)
-    closed = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return opened, closed
 
 
 def report_csv(report: Report) -> str:

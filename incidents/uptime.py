@@ -47,6 +47,14 @@ SECONDS_FIELDS = (
 )
 
 
+def day_bounds(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """A day of the page's time zone: its start and end, in UTC (23 to 25 hours
+    apart when daylight saving time changes)."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return start, end.astimezone(dt.UTC)
+
+
 class DayFigures(Protocol):
     """A day of a component's record: a ``ComponentDay``, or a ``Day`` read in bulk."""
 

@@ -142,18 +142,11 @@ def snapshot_publish(
                 > settings.SNAPSHOT_FULL_RENDER_SECONDS
             )
         )
-        since = (
-            dt.datetime.fromtimestamp(
-                previous.rendered_at - CHANGE_MARGIN_SECONDS, dt.UTC
-            )
-            if previous
-            else None
-        )
         rendered, keep = render_site(
             known=previous.artifacts if previous else (),
             full=full,
             now=dt.datetime.fromtimestamp(started, dt.UTC),
-            components_since=since,
+            components_since=_components_since(previous),
         )
         manifest, blobs = _manifest(
             rendered, keep, previous, started=started, full=full
@@ -172,6 +165,14 @@ def snapshot_publish(
         (time.time() - started) * 1000,
     )
     return manifest
+
+
+def _components_since(previous: Manifest | None) -> dt.datetime | None:
+    """Components changed since then get their pages rendered again; None: all."""
+    if previous is None:
+        return None
+    since = previous.rendered_at - CHANGE_MARGIN_SECONDS
+    return dt.datetime.fromtimestamp(since, dt.UTC)
 
 
 def records_publish(store: Store) -> Manifest | None:

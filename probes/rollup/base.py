@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import FloatField, Func
 
 from incidents.models import ComponentStatus
+from incidents.uptime import day_bounds
 
 from ..kinds.base import Outcome
 
@@ -70,13 +71,6 @@ class Summary:
         self.kept += other.kept
         self.first = min(filter(None, (self.first, other.first)), default=None)
         self.last = max(filter(None, (self.last, other.last)), default=None)
-
-
-def day_bounds(day: dt.date, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """A local day's start and end, in UTC (so subtracting them gives 23 to 25 h)."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return start, end.astimezone(dt.UTC)
 
 
 def day_of(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.date:
