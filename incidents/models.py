@@ -373,6 +373,37 @@ class IncidentUpdate(models.Model):
         return f"{self.incident}: {self.status}"
 
 
+class IncidentTemplate(models.Model):
+    """A prepared incident or update text, picked when time is short.
+
+    As in Statuspage: ``title`` becomes the incident's name, ``body`` the update's
+    text, ``update_status`` its status, and ``components`` the components it names.
+    The ``name`` is what staff pick it by, and what configuration files key it on.
+    """
+
+    public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    name = models.CharField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    update_status = models.CharField(
+        max_length=16,
+        choices=IncidentStatus.choices,
+        default=IncidentStatus.INVESTIGATING,
+    )
+    should_send_notifications = models.BooleanField(default=True)
+    components = models.ManyToManyField(
+        Component, blank=True, related_name="incident_templates"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ComponentDay(models.Model):
     """One component's record for one day of the page's time zone: a rollup,
     rebuilt idempotently from status changes, maintenance, incidents and (for

@@ -23,6 +23,7 @@ from .incidents import (
 )
 from .maintenance import maintenance_advance, maintenance_schedule
 from .page import page_update
+from .templates import template_create, template_delete, template_update
 
 __all__ = [
     "component_create",
@@ -40,4 +41,7 @@ __all__ = [
     "maintenance_advance",
     "maintenance_schedule",
     "page_update",
+    "template_create",
+    "template_delete",
+    "template_update",
 ]
