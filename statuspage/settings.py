@@ -6,6 +6,7 @@ on the local file system, so it needs no server. ``.env.example`` lists every va
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -64,6 +65,20 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR networks (``10.0.0.5,192.168.0.0/16``)."""
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in env_list(name):
+        try:
+            # Not strict: 10.0.0.5/8 means 10.0.0.0/8, as most allow-lists read it.
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or a CIDR network"
+            ) from None
+    return networks
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
@@ -90,6 +105,8 @@ INSTALLED_APPS = [
     "notifications",
     "tokens",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -372,7 +389,36 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tokens.authentication.HasTokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["statuspage.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "statuspage.api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "statuspage.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": None,
 }
+# Requests per token per minute on the management API (Statuspage allows 60).
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 300)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Heliograph management API",
+    "DESCRIPTION": (
+        "Drive the status page from your own tools. Paths and fields follow "
+        "Statuspage's manage API v1, so its clients work with the base URL and key "
+        "changed. Authenticate with `Authorization: OAuth <token>` or "
+        "`Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Who may read /metrics without an API token: addresses or networks, compared with
+# the connection's address (REMOTE_ADDR). Behind a proxy that is the proxy's.
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")
 
 LOGGING = {
     "version": 1,

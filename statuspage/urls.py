@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("incidents.api.urls")),
+    path("api/v1/", include("statuspage.api.urls")),
     path("", include("probes.urls")),
     path("", include("notifications.urls")),
     path("", include("incidents.urls")),

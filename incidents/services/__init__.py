@@ -20,6 +20,7 @@ from .incidents import (
     incident_edit,
     incident_post_update,
     incident_publish_postmortem,
+    incident_update_edit,
 )
 from .maintenance import maintenance_advance, maintenance_schedule
 from .page import page_update
@@ -38,6 +39,7 @@ __all__ = [
     "incident_edit",
     "incident_post_update",
     "incident_publish_postmortem",
+    "incident_update_edit",
     "maintenance_advance",
     "maintenance_schedule",
     "page_update",

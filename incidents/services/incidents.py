@@ -340,6 +340,27 @@ def incident_publish_postmortem(
 
 
 @transaction.atomic
+def incident_update_edit(
+    *,
+    update: IncidentUpdate,
+    body: str | None = None,
+    display_at: dt.datetime | None = None,
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Correct an update's text or date; subscribers are not told again."""
+    update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+    if body is not None:
+        update.body = body
+    if display_at is not None:
+        update.display_at = _check_display_at(display_at)
+    if deliver_notifications is not None:
+        update.deliver_notifications = deliver_notifications
+    update.save()
+    events.announce_quietly()
+    return update
+
+
+@transaction.atomic
 def incident_delete(*, incident: Incident) -> None:
     incident.delete()
     events.announce_quietly()

@@ -91,7 +91,7 @@ def test_it_refuses_missing_malformed_and_unknown_tokens(
     response = call(authorization=authorization)
 
     assert response.status_code == 401
-    assert str(response.data["detail"]).startswith(message)
+    assert str(response.data["error"]).startswith(message)
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
@@ -102,7 +102,7 @@ def test_it_refuses_a_revoked_token() -> None:
     response = call(authorization=f"Bearer {plaintext}")
 
     assert response.status_code == 401
-    assert response.data["detail"] == "This API token has been revoked."
+    assert response.data["error"] == "This API token has been revoked."
 
 
 def test_it_refuses_a_token_of_an_inactive_user() -> None:
@@ -111,7 +111,7 @@ def test_it_refuses_a_token_of_an_inactive_user() -> None:
     response = call(authorization=f"Bearer {plaintext}")
 
     assert response.status_code == 401
-    assert response.data["detail"] == "This API token's user is inactive."
+    assert response.data["error"] == "This API token's user is inactive."
 
 
 def test_it_lets_read_scope_read_but_not_write() -> None:
@@ -121,7 +121,7 @@ def test_it_lets_read_scope_read_but_not_write() -> None:
     refused = call("post", f"Bearer {plaintext}")
 
     assert refused.status_code == 403
-    assert "read scope" in str(refused.data["detail"])
+    assert "read scope" in str(refused.data["error"])
 
 
 def test_it_lets_write_scope_write() -> None:

@@ -1,0 +1,307 @@
+"""Management API v1 bodies: Statuspage's field names, Heliograph's public ids.
+
+Output serializers are read-only views of a row; ``*Input`` serializers check a
+request's fields, which the views hand to the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from incidents.models import (
+    UPDATE_STATUS_CHOICES,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    MaintenanceStatus,
+    Page,
+)
+
+STATUS_CHOICES = ComponentStatus.choices
+
+
+class PageSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_description = serializers.CharField(source="description", read_only=True)
+
+    class Meta:
+        model = Page
+        fields = ("id", "name", "page_description", "url", "time_zone", "updated_at")
+        read_only_fields = fields
+
+
+class PageInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    page_description = serializers.CharField(
+        max_length=300, allow_blank=True, source="description"
+    )
+    url = serializers.URLField(allow_blank=True)
+    time_zone = serializers.CharField(max_length=64)
+
+
+class ComponentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_id = serializers.SerializerMethodField()
+    group_id = serializers.CharField(
+        source="group.public_id", default=None, read_only=True, allow_null=True
+    )
+    group = serializers.BooleanField(source="is_group", read_only=True)
+
+    class Meta:
+        model = Component
+        fields = (
+            "id",
+            "page_id",
+            "group_id",
+            "group",
+            "name",
+            "description",
+            "position",
+            "status",
+            "showcase",
+            "only_show_if_degraded",
+            "pinned",
+            "start_date",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_page_id(self, component: Component) -> str:
+        return str(self.context["page_id"])
+
+
+def live_groups() -> Any:
+    return Component.objects.live().filter(is_group=True)
+
+
+class ComponentInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False)
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False)
+    group_id = serializers.SlugRelatedField(
+        slug_field="public_id",
+        queryset=live_groups(),
+        allow_null=True,
+        required=False,
+        source="group",
+    )
+    position = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False
+    )
+    showcase = serializers.BooleanField(required=False)
+    only_show_if_degraded = serializers.BooleanField(required=False)
+    pinned = serializers.BooleanField(required=False)
+    start_date = serializers.DateField(allow_null=True, required=False)
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_id = serializers.SerializerMethodField()
+    components = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Component
+        fields = (
+            "id",
+            "page_id",
+            "name",
+            "description",
+            "components",
+            "position",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_page_id(self, group: Component) -> str:
+        return str(self.context["page_id"])
+
+    def get_components(self, group: Component) -> list[str]:
+        return [child.public_id for child in getattr(group, "live_children", [])]
+
+
+class GroupInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False)
+    position = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False
+    )
+    components = serializers.ListField(
+        child=serializers.CharField(max_length=12), required=False, max_length=1000
+    )
+
+
+class AffectedComponentSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    old_status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    new_status = serializers.ChoiceField(choices=STATUS_CHOICES)
+
+
+class IncidentUpdateSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    incident_id = serializers.CharField(source="incident.public_id", read_only=True)
+    affected_components = AffectedComponentSerializer(
+        many=True, allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = IncidentUpdate
+        fields = (
+            "id",
+            "incident_id",
+            "status",
+            "body",
+            "display_at",
+            "deliver_notifications",
+            "affected_components",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    page_id = serializers.SerializerMethodField()
+    components = serializers.SerializerMethodField()
+    incident_updates = IncidentUpdateSerializer(
+        source="updates", many=True, read_only=True
+    )
+    shortlink = serializers.SerializerMethodField()
+    scheduled_auto_in_progress = serializers.BooleanField(source="auto_start")
+    scheduled_auto_completed = serializers.BooleanField(source="auto_complete")
+    postmortem_body = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = (
+            "id",
+            "page_id",
+            "name",
+            "status",
+            "impact",
+            "impact_override",
+            "origin",
+            "components",
+            "incident_updates",
+            "shortlink",
+            "started_at",
+            "monitoring_at",
+            "resolved_at",
+            "scheduled_for",
+            "scheduled_until",
+            "scheduled_auto_in_progress",
+            "scheduled_auto_completed",
+            "postmortem_body",
+            "postmortem_published_at",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_page_id(self, incident: Incident) -> str:
+        return str(self.context["page_id"])
+
+    def get_components(self, incident: Incident) -> list[dict[str, Any]]:
+        context = self.context
+        live = [c for c in incident.components.all() if not c.is_deleted]
+        return list(ComponentSerializer(live, many=True, context=context).data)
+
+    def get_shortlink(self, incident: Incident) -> str:
+        return incident.shortlink(self.context["page_url"])
+
+    def get_postmortem_body(self, incident: Incident) -> str | None:
+        return incident.postmortem_body or None
+
+
+class IncidentInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    status = serializers.ChoiceField(choices=UPDATE_STATUS_CHOICES, required=False)
+    body = serializers.CharField(allow_blank=True, required=False)
+    impact_override = serializers.ChoiceField(
+        choices=[("", "None"), *Impact.choices], allow_blank=True, required=False
+    )
+    components = serializers.DictField(
+        child=serializers.ChoiceField(choices=STATUS_CHOICES), required=False
+    )
+    component_ids = serializers.ListField(
+        child=serializers.CharField(max_length=12), required=False, max_length=1000
+    )
+    deliver_notifications = serializers.BooleanField(required=False)
+    display_at = serializers.DateTimeField(required=False)
+    scheduled_for = serializers.DateTimeField(required=False)
+    scheduled_until = serializers.DateTimeField(required=False)
+    scheduled_auto_in_progress = serializers.BooleanField(required=False)
+    scheduled_auto_completed = serializers.BooleanField(required=False)
+    template_id = serializers.CharField(max_length=12, required=False)
+
+    def validate_components(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 1000:
+            raise serializers.ValidationError("At most 1000 components.")
+        return value
+
+
+MAINTENANCE_STATUSES = set(MaintenanceStatus.values)
+INCIDENT_STATUSES = set(IncidentStatus.values)
+
+
+class IncidentUpdateInput(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, required=False)
+    display_at = serializers.DateTimeField(required=False)
+    deliver_notifications = serializers.BooleanField(required=False)
+
+
+class PostmortemInput(serializers.Serializer):
+    body = serializers.CharField(required=False)
+    body_draft = serializers.CharField(required=False)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        text = data.get("body", data.get("body_draft", ""))
+        if not text.strip():
+            raise serializers.ValidationError({"body": "The postmortem is empty."})
+        return {"body": text}
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    components = serializers.SerializerMethodField()
+
+    class Meta:
+        model = IncidentTemplate
+        fields = (
+            "id",
+            "name",
+            "title",
+            "body",
+            "update_status",
+            "should_send_notifications",
+            "components",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+    def get_components(self, template: IncidentTemplate) -> list[dict[str, Any]]:
+        live = [c for c in template.components.all() if not c.is_deleted]
+        return list(ComponentSerializer(live, many=True, context=self.context).data)
+
+
+class TemplateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(allow_blank=True, required=False)
+    update_status = serializers.ChoiceField(
+        choices=IncidentStatus.choices, required=False
+    )
+    should_send_notifications = serializers.BooleanField(required=False)
+    component_ids = serializers.ListField(
+        child=serializers.CharField(max_length=12), required=False, max_length=1000
+    )

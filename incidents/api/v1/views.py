@@ -1,0 +1,254 @@
+"""Management API v1: the page, components, component groups and templates.
+
+Incidents are in ``incident_views``. Each write validates the request with an
+``*Input`` serializer and calls the service the console calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from incidents import services
+from incidents.models import Component, IncidentTemplate, Page, StatusSource
+from statuspage.api.base import (
+    PageScopedViewSet,
+    by_public_id,
+    conflicts,
+    envelope,
+    refusals,
+)
+
+from . import serializers as s
+
+COMPONENT_FIELDS = (
+    "name",
+    "description",
+    "group",
+    "position",
+    "showcase",
+    "only_show_if_degraded",
+    "start_date",
+)
+RENAMED = {"group": "group_id", "description": "page_description"}
+
+
+class ResourceViewSet(PageScopedViewSet):
+    """Context every body needs: the page's id and address."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        page = Page.get()
+        return {
+            **super().get_serializer_context(),
+            "page_id": page.public_id,
+            "page_url": page.url or self.request.build_absolute_uri("/"),
+        }
+
+    def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=code)
+
+    def list(self, request: Request, **kwargs: Any) -> Response:
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request: Request, **kwargs: Any) -> Response:
+        return self.respond(self.get_object())
+
+
+@extend_schema(tags=["pages"])
+class PageViewSet(PageScopedViewSet):
+    serializer_class = s.PageSerializer
+    body_key = "page"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if "page_id" in kwargs:
+            super().initial(request, *args, **kwargs)
+        else:
+            super(PageScopedViewSet, self).initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Page]:
+        return Page.objects.filter(pk=Page.get().pk)
+
+    @extend_schema(responses=s.PageSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, page_id: str) -> Response:
+        return Response(self.get_serializer(Page.get()).data)
+
+    @extend_schema(request=envelope("page", s.PageInput))
+    def partial_update(self, request: Request, page_id: str) -> Response:
+        fields = self.read_body(s.PageInput, partial=True)
+        with refusals("page", RENAMED):
+            page = services.page_update(**fields)
+        return Response(self.get_serializer(page).data)
+
+    @extend_schema(request=envelope("page", s.PageInput))
+    def update(self, request: Request, page_id: str) -> Response:
+        return self.partial_update(request, page_id)
+
+
+@extend_schema(tags=["components"])
+class ComponentViewSet(ResourceViewSet):
+    serializer_class = s.ComponentSerializer
+    body_key = "component"
+
+    def get_queryset(self) -> QuerySet[Component]:
+        return (
+            Component.objects.live().select_related("group").order_by("position", "id")
+        )
+
+    @extend_schema(request=envelope("component", s.ComponentInput))
+    def create(self, request: Request, page_id: str) -> Response:
+        fields = self.read_body(s.ComponentInput)
+        pinned = fields.pop("pinned", None)
+        with refusals("component", RENAMED):
+            component = services.component_create(**fields)
+            if pinned:
+                services.component_pin(component=component, pinned=True)
+        return self.respond(self.get_queryset().get(pk=component.pk), 201)
+
+    @extend_schema(request=envelope("component", s.ComponentInput))
+    def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
+        component = self.get_object()
+        fields = self.read_body(s.ComponentInput, partial=True)
+        with refusals("component", RENAMED):
+            self._change(component, fields)
+        return self.respond(self.get_queryset().get(pk=component.pk))
+
+    @extend_schema(request=envelope("component", s.ComponentInput))
+    def update(self, request: Request, page_id: str, pk: str) -> Response:
+        return self.partial_update(request, page_id, pk)
+
+    def _change(self, component: Component, fields: dict[str, Any]) -> None:
+        described = {k: v for k, v in fields.items() if k in COMPONENT_FIELDS}
+        if described:
+            services.component_update(component=component, **described)
+        if "pinned" in fields:
+            services.component_pin(component=component, pinned=fields["pinned"])
+        if "status" in fields:
+            services.component_set_status(
+                component=component,
+                status=fields["status"],
+                source=StatusSource.API,
+                actor=self.request.user,
+            )
+
+    def destroy(self, request: Request, page_id: str, pk: str) -> Response:
+        component = self.get_object()
+        with conflicts():
+            services.component_delete(component=component)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["component groups"])
+class GroupViewSet(ResourceViewSet):
+    serializer_class = s.GroupSerializer
+    body_key = "component_group"
+
+    def get_queryset(self) -> QuerySet[Component]:
+        children = Prefetch(
+            "children",
+            queryset=Component.objects.live().order_by("position", "id"),
+            to_attr="live_children",
+        )
+        groups = Component.objects.live().filter(is_group=True)
+        return groups.prefetch_related(children).order_by("position", "id")
+
+    @extend_schema(request=envelope("component_group", s.GroupInput))
+    def create(self, request: Request, page_id: str) -> Response:
+        fields = self.read_body(s.GroupInput)
+        members = self._members(fields.pop("components", None))
+        with refusals("component_group"):
+            group = services.component_create(is_group=True, **fields)
+            self._adopt(group, members)
+        return self.respond(self.get_queryset().get(pk=group.pk), 201)
+
+    @extend_schema(request=envelope("component_group", s.GroupInput))
+    def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
+        group = self.get_object()
+        fields = self.read_body(s.GroupInput, partial=True)
+        members = self._members(fields.pop("components", None))
+        with refusals("component_group"):
+            if fields:
+                services.component_update(component=group, **fields)
+            self._adopt(group, members)
+        return self.respond(self.get_queryset().get(pk=group.pk))
+
+    @extend_schema(request=envelope("component_group", s.GroupInput))
+    def update(self, request: Request, page_id: str, pk: str) -> Response:
+        return self.partial_update(request, page_id, pk)
+
+    def destroy(self, request: Request, page_id: str, pk: str) -> Response:
+        """As in Statuspage, deleting a group keeps its components, ungrouped."""
+        group = self.get_object()
+        with conflicts():
+            self._adopt(group, [])
+            services.component_delete(component=group)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _members(self, ids: list[str] | None) -> list[Component] | None:
+        if ids is None:
+            return None
+        children = Component.objects.live().filter(is_group=False)
+        found = by_public_id(children, ids, "component_group.components")
+        return [row for row in found if isinstance(row, Component)]
+
+    def _adopt(self, group: Component, members: list[Component] | None) -> None:
+        """Make ``members`` the group's components, in that order."""
+        if members is None:
+            return
+        for leaving in group.children.live().exclude(pk__in=[m.pk for m in members]):
+            services.component_update(component=leaving, group=None)
+        for position, member in enumerate(members):
+            member.refresh_from_db()
+            services.component_update(component=member, group=group, position=position)
+
+
+@extend_schema(tags=["incident templates"])
+class TemplateViewSet(ResourceViewSet):
+    serializer_class = s.TemplateSerializer
+    body_key = "template"
+
+    def get_queryset(self) -> QuerySet[IncidentTemplate]:
+        components = Prefetch(
+            "components", queryset=Component.objects.select_related("group")
+        )
+        return IncidentTemplate.objects.prefetch_related(components)
+
+    @extend_schema(request=envelope("template", s.TemplateInput))
+    def create(self, request: Request, page_id: str) -> Response:
+        fields = self.read_body(s.TemplateInput)
+        components = self._components(fields.pop("component_ids", []))
+        with refusals("template", {"components": "component_ids"}):
+            template = services.template_create(components=components, **fields)
+        return self.respond(self.get_queryset().get(pk=template.pk), 201)
+
+    @extend_schema(request=envelope("template", s.TemplateInput))
+    def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
+        template = self.get_object()
+        fields = self.read_body(s.TemplateInput, partial=True)
+        ids = fields.pop("component_ids", None)
+        components = None if ids is None else self._components(ids)
+        with refusals("template", {"components": "component_ids"}):
+            services.template_update(template=template, components=components, **fields)
+        return self.respond(self.get_queryset().get(pk=template.pk))
+
+    @extend_schema(request=envelope("template", s.TemplateInput))
+    def update(self, request: Request, page_id: str, pk: str) -> Response:
+        return self.partial_update(request, page_id, pk)
+
+    def destroy(self, request: Request, page_id: str, pk: str) -> Response:
+        services.template_delete(template=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _components(self, ids: list[str]) -> list[Component]:
+        live = Component.objects.live().filter(is_group=False)
+        found = by_public_id(live, ids, "template.component_ids")
+        return [row for row in found if isinstance(row, Component)]

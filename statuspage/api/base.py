@@ -1,0 +1,98 @@
+"""The pieces every management API view uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.viewsets import GenericViewSet
+
+from incidents.models import Page
+
+from .errors import Conflict
+
+_envelopes: dict[tuple[str, type], type[serializers.Serializer]] = {}
+
+
+def envelope(
+    key: str, inner: type[serializers.Serializer]
+) -> type[serializers.Serializer]:
+    """The request body as Statuspage's clients send it: ``{"component": {...}}``."""
+    if (key, inner) not in _envelopes:
+        name = inner.__name__.removesuffix("Input") + "Envelope"
+        _envelopes[key, inner] = type(name, (serializers.Serializer,), {key: inner()})
+    return _envelopes[key, inner]
+
+
+class PageScopedViewSet(GenericViewSet):
+    """A resource under ``/api/v1/pages/{page_id}/``: unknown page ids are 404s.
+
+    Writes call services with ``actor=request.user`` and the API as the source.
+    """
+
+    lookup_field = "public_id"
+    lookup_url_kwarg = "pk"
+    body_key = ""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if kwargs.get("page_id") != Page.get().public_id:
+            raise Http404("No page with this id.")
+
+    def read_body(
+        self, inner: type[serializers.Serializer], *, partial: bool = False
+    ) -> dict[str, Any]:
+        """The validated fields of the request, wrapped in ``body_key`` or not."""
+        data = self.request.data
+        if not isinstance(data, dict):
+            raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        if self.body_key not in data:
+            data = {self.body_key: data}
+        checked = envelope(self.body_key, inner)(data=data, partial=partial)
+        checked.is_valid(raise_exception=True)
+        return dict(checked.validated_data[self.body_key])
+
+
+@contextmanager
+def refusals(prefix: str, rename: dict[str, str] | None = None) -> Iterator[None]:
+    """A service's refusal as a 400 naming the API's field (``group_id``)."""
+    try:
+        yield
+    except DjangoValidationError as refusal:
+        rename = rename or {}
+        if hasattr(refusal, "error_dict"):
+            detail = {
+                f"{prefix}.{rename.get(field, field)}"
+                if field != "__all__"
+                else prefix: messages
+                for field, messages in refusal.message_dict.items()
+            }
+        else:
+            detail = {prefix: refusal.messages}
+        raise ValidationError(detail) from refusal
+
+
+@contextmanager
+def conflicts() -> Iterator[None]:
+    """A refusal that depends on the state of other rows (a group still has
+    components): 409, not 400, since the same request may succeed later."""
+    try:
+        yield
+    except DjangoValidationError as refusal:
+        raise Conflict(" ".join(refusal.messages)) from refusal
+
+
+def by_public_id(queryset: QuerySet[Any], ids: list[str], field: str) -> list[Model]:
+    """The rows for ``ids`` in order, or a 400 naming the unknown ones."""
+    found = {row.public_id: row for row in queryset.filter(public_id__in=ids)}
+    unknown = [value for value in ids if value not in found]
+    if unknown:
+        raise ValidationError({field: [f"Unknown id: {', '.join(unknown)}."]})
+    return [found[value] for value in dict.fromkeys(ids)]

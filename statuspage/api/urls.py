@@ -1,0 +1,32 @@
+"""``/api/v1/``: the management API, its OpenAPI schema and its documentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
+
+from incidents.api.v1.views import PageViewSet
+
+page_list = PageViewSet.as_view({"get": "list"})
+page_detail = PageViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "put": "update"}
+)
+public: dict[str, Any] = {"authentication_classes": [], "permission_classes": []}
+
+urlpatterns = [
+    path(
+        "openapi.json",
+        SpectacularJSONAPIView.as_view(**public),
+        name="api-v1-schema",
+    ),
+    path(
+        "docs/",
+        SpectacularRedocView.as_view(url_name="api-v1-schema", **public),
+        name="api-v1-docs",
+    ),
+    path("pages", page_list, name="api-v1-pages"),
+    path("pages/<str:page_id>", page_detail, name="api-v1-page"),
+    path("pages/<str:page_id>/", include("incidents.api.v1.urls")),
+]
