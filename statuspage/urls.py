@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from statuspage import metrics
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("incidents.api.urls")),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", include("statuspage.api.urls")),
     path("", include("probes.urls")),
     path("", include("notifications.urls")),
