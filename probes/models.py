@@ -22,6 +22,7 @@ class ProbeKindName(models.TextChoices):
     TLS = "tls", "TLS certificate"
     STATUSPAGE = "statuspage", "Third-party status page"
     HEARTBEAT = "heartbeat", "Heartbeat (pinged by an external job)"
+    ALERT = "alert", "Alert (pushed by Alertmanager or another alerting tool)"
 
 
 class DownStatus(models.TextChoices):
@@ -172,6 +173,36 @@ class RegionState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.probe} {self.step} from {self.region}: {self.state}"
+
+
+class FiringAlert(models.Model):
+    """An alert an alerting tool says is firing, held by each alert probe it matches
+    until the tool says it is resolved. The probe is down while it holds any."""
+
+    probe = models.ForeignKey(
+        Probe, on_delete=models.CASCADE, related_name="firing_alerts"
+    )
+    # The alert's identity: a digest of its label set, as Alertmanager's own.
+    fingerprint = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=10, choices=OUTCOME_CHOICES)
+    labels = models.JSONField(default=dict)
+    message = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-received_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("probe", "fingerprint"), name="one_firing_alert_per_probe"
+            )
+        ]
+        # A resolved alert is looked for in every probe that holds it.
+        indexes = [
+            models.Index(fields=("fingerprint",), name="firing_alert_fingerprint")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.probe}: {self.message or self.fingerprint}"
 
 
 class ComponentVerdict(models.Model):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Probe
+from .models import Probe, ProbeKindName
 
 Claim = tuple[int, str]  # (probe id, due slot as ISO-8601)
 
@@ -26,6 +26,8 @@ def probes_claim_due(
     due = list(
         Probe.objects.select_for_update(skip_locked=True)
         .filter(enabled=True, next_due_at__lte=now)
+        # Alert probes are pushed to by the alerting tool: there is nothing to run.
+        .exclude(kind=ProbeKindName.ALERT)
         .order_by("next_due_at")
         .only("id", "next_due_at", "interval_seconds", "regions")[:limit]
     )

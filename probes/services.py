@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,7 +19,9 @@ from incidents.models import Component
 
 from . import results
 from .kinds import kind_class
-from .models import Probe, ProbeKindName, RegionState, hash_token
+from .kinds.alert import Alert, alert_outcome
+from .kinds.base import Outcome, ProbeOutcome, StepResult, clip
+from .models import FiringAlert, Probe, ProbeKindName, RegionState, hash_token
 
 REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # The fields a probe is made of, in the order forms show them.
@@ -92,6 +97,10 @@ def check_probe(probe: Probe) -> None:
         # Each message already names its field ("steps.0.url must ..."); keep them
         # under "config" so a form shows them beside the configuration.
         raise ValidationError({"config": exc.messages}) from None
+    if probe.kind == ProbeKindName.ALERT:
+        # The alerting tool waited before firing (its rule's ``for``), and it sends
+        # "resolved" once: one pushed result must act, or nothing would recover.
+        probe.failures_to_down = probe.successes_to_up = 1
     _check_regions(probe.regions)
     if probe.quorum and probe.quorum > len(probe.regions):
         raise ValidationError(
@@ -171,3 +180,104 @@ def heartbeat_record(*, token: str) -> bool:
         kind=ProbeKindName.HEARTBEAT, heartbeat_token_hash=hash_token(token)
     ).update(last_heartbeat_at=timezone.now())
     return updated == 1
+
+
+@dataclass(frozen=True)
+class PushedAlert:
+    """One alert from an alerting tool, as the inbound integrations hand it over."""
+
+    fingerprint: str  # the same for the firing and the resolved notice
+    labels: Mapping[str, str]
+    firing: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AlertsRecorded:
+    matched: int  # alerts that reached at least one alert probe
+    probes: int  # alert probes whose state was recorded
+
+
+def alerts_record(*, alerts: list[PushedAlert]) -> AlertsRecorded:
+    """Count pushed alerts into the alert probes their labels match.
+
+    1. A firing alert reaches the enabled alert probes whose matchers its labels
+       carry (an informational one reaches none); a resolved alert reaches those and
+       also every probe still holding it, whose matchers may have changed since.
+    2. Each probe reached, in its own transaction as a worker decides each component
+       in its own: hold or drop the alerts, then record what still fires.
+    """
+    probes = Probe.objects.filter(kind=ProbeKindName.ALERT, enabled=True)
+    kinds = {probe.pk: Alert(probe.config) for probe in probes}
+    holding: dict[str, set[int]] = defaultdict(set)
+    resolved = {alert.fingerprint for alert in alerts if not alert.firing}
+    for probe_id, fingerprint in FiringAlert.objects.filter(
+        fingerprint__in=resolved
+    ).values_list("probe_id", "fingerprint"):
+        holding[fingerprint].add(probe_id)
+    reached: dict[int, list[PushedAlert]] = defaultdict(list)
+    matched = 0
+    for alert in alerts:
+        ids = set() if alert.firing else set(holding[alert.fingerprint])
+        if alert_outcome(alert.labels) is not None:
+            ids |= {pk for pk, kind in kinds.items() if kind.matches(alert.labels)}
+        matched += bool(ids)
+        for probe_id in ids:
+            reached[probe_id].append(alert)
+    for probe_id in sorted(reached):
+        _alert_probe_record(probe_id=probe_id, alerts=reached[probe_id])
+    return AlertsRecorded(matched=matched, probes=len(reached))
+
+
+@transaction.atomic
+def _alert_probe_record(*, probe_id: int, alerts: list[PushedAlert]) -> None:
+    """Hold or drop one probe's alerts and record the outcome of those still firing.
+
+    The probe's row is locked, so two notices for it arriving at once take turns
+    and the result recorded always reflects the alerts held.
+    """
+    probe = (
+        Probe.objects.select_for_update()
+        .filter(pk=probe_id, kind=ProbeKindName.ALERT)
+        .first()
+    )
+    if probe is None:
+        return  # deleted, or no longer an alert probe, since it was matched
+    for alert in alerts:  # in the body's order: a later notice of an alert wins
+        held = FiringAlert.objects.filter(probe=probe, fingerprint=alert.fingerprint)
+        outcome = alert_outcome(alert.labels)
+        if not alert.firing or outcome is None:
+            held.delete()
+            continue
+        FiringAlert.objects.update_or_create(
+            probe=probe,
+            fingerprint=alert.fingerprint,
+            defaults={
+                "outcome": outcome,
+                "labels": dict(alert.labels),
+                "message": clip(alert.message),
+                "received_at": timezone.now(),
+            },
+        )
+    # A disabled probe too: its component does not hear it, but the state it keeps
+    # must be right when it is enabled again (a firing alert, sent again at the
+    # tool's repeat interval, reaches it then).
+    _alert_result_record(probe)
+
+
+def _alert_result_record(probe: Probe) -> None:
+    """Record the worst alert the probe holds (none: up) as a result from each of its
+    regions: the alerting tool speaks for all of them, so any quorum is met."""
+    firing = list(probe.firing_alerts.all())  # the newest first
+    firing.sort(key=lambda alert: alert.outcome != Outcome.DOWN)  # outages first
+    step = StepResult("main", Outcome.UP, None)
+    if firing:
+        more = f" (and {len(firing) - 1} more)" if len(firing) > 1 else ""
+        message = f"{firing[0].message or firing[0].fingerprint}{more}"
+        step = StepResult("main", Outcome(firing[0].outcome), None, error=clip(message))
+    now = timezone.now()
+    run = results.Run(
+        probe=probe, slot=now, started_at=now, outcome=ProbeOutcome(steps=[step])
+    )
+    for region in probe.regions:
+        results.results_record(region=region, runs=[run])

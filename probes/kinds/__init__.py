@@ -17,6 +17,7 @@ KINDS = {
     "tls": "probes.kinds.tls.Tls",
     "statuspage": "probes.kinds.statuspage.Statuspage",
     "heartbeat": "probes.kinds.heartbeat.Heartbeat",
+    "alert": "probes.kinds.alert.Alert",
 }
 
 

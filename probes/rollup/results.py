@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Max, Q, QuerySet
 
 from ..kinds.base import Outcome
-from ..models import Probe, ProbeResult, RegionState
+from ..models import Probe, ProbeKindName, ProbeResult, RegionState
 from .base import (
     COVER_INTERVALS,
     HOUR,
@@ -82,11 +82,13 @@ def results_read(
        monitors): plain tuples from the cursor, no per-row calls.
     """
     feeds = Feeds(enabled=enabled)
+    # Not alert probes: they report only when an alert fires or resolves, so their
+    # results cover no time, and a component they alone feed is told by its status.
     feeds.probes = {
         pk: (component_id, COVER_INTERVALS * interval, created_at)
-        for pk, component_id, interval, created_at in Probe.objects.values_list(
-            "pk", "component_id", "interval_seconds", "created_at"
-        )
+        for pk, component_id, interval, created_at in Probe.objects.exclude(
+            kind=ProbeKindName.ALERT
+        ).values_list("pk", "component_id", "interval_seconds", "created_at")
     }
     probe_scope = _probe_scope(window, scope, enabled)
     _cover_from_before(feeds, window, scope, probe_scope)
