@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "probes",
     "notifications",
     "tokens",
+    "integrations",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v2/", include("incidents.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
+    path("api/v1/integrations/", include("integrations.urls")),
     path("api/v1/", include("statuspage.api.urls")),
     path("", include("probes.urls")),
     path("", include("notifications.urls")),
