@@ -71,9 +71,18 @@ def outage_of(error: BaseException | None) -> Outage | None:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     outage = outage_of(sys.exc_info()[1])
-    if outage is None:
-        return defaults.server_error(request)
-    return service_unavailable(request, outage)
+    if outage is not None:
+        return service_unavailable(request, outage)
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": "Internal server error."}, status=500)
+    return defaults.server_error(request)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API clients get JSON for an address that names nothing, as for any error."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def service_unavailable(request: HttpRequest, outage: Outage) -> HttpResponse:

@@ -415,6 +415,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "statuspage.api.schema.statuspage_paths",
+        "statuspage.api.schema.error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ComponentStatusEnum": "incidents.models.ComponentStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "UpdateStatusEnum": "incidents.models.UPDATE_STATUS_CHOICES",
+        "ImpactEnum": "incidents.models.Impact",
+    },
 }
 
 # Who may read /metrics without an API token: addresses or networks, compared with

@@ -16,3 +16,5 @@ urlpatterns = [
 
 # 503 while PostgreSQL or Redis is out, 500 for anything else (statuspage.errors).
 handler500 = "statuspage.errors.server_error"
+# JSON under /api/, the usual page elsewhere.
+handler404 = "statuspage.errors.page_not_found"

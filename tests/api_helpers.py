@@ -11,11 +11,16 @@ from incidents.models import Page
 from tokens import services
 
 
-def api_client(scope: str = "write", username: str = "deploy-bot") -> APIClient:
+def token_for(scope: str = "write", username: str = "deploy-bot") -> str:
+    """A new token's plaintext, for a user made on first use."""
     user, _ = User.objects.get_or_create(username=username)
     _, plaintext = services.token_create(user=user, name=f"{scope} token", scope=scope)
+    return plaintext
+
+
+def api_client(scope: str = "write", username: str = "deploy-bot") -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"OAuth {plaintext}")
+    client.credentials(HTTP_AUTHORIZATION=f"OAuth {token_for(scope, username)}")
     return client
 
 

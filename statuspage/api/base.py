@@ -18,27 +18,32 @@ from incidents.models import Page
 
 from .errors import Conflict
 
-_envelopes: dict[tuple[str, type], type[serializers.Serializer]] = {}
+_envelopes: dict[tuple[str, type, bool], type[serializers.Serializer]] = {}
 
 
 def envelope(
-    key: str, inner: type[serializers.Serializer]
+    key: str, inner: type[serializers.Serializer], *, partial: bool = False
 ) -> type[serializers.Serializer]:
-    """The request body as Statuspage's clients send it: ``{"component": {...}}``."""
-    if (key, inner) not in _envelopes:
-        name = inner.__name__.removesuffix("Input") + "Envelope"
-        _envelopes[key, inner] = type(name, (serializers.Serializer,), {key: inner()})
-    return _envelopes[key, inner]
+    """The request body as Statuspage's clients send it: ``{"component": {...}}``.
+
+    ``partial`` for PATCH and PUT, which change only the fields given (as
+    Statuspage's do), so the schema shows every field as optional there.
+    """
+    if (key, inner, partial) not in _envelopes:
+        base = inner.__name__.removesuffix("Input")
+        name = f"{base}{'Change' if partial else ''}Envelope"
+        fields = {key: inner(partial=partial)}
+        _envelopes[key, inner, partial] = type(name, (serializers.Serializer,), fields)
+    return _envelopes[key, inner, partial]
 
 
 class PageScopedViewSet(GenericViewSet):
-    """A resource under ``/api/v1/pages/{page_id}/``: unknown page ids are 404s.
-
-    Writes call services with ``actor=request.user`` and the API as the source.
-    """
+    # A resource under /api/v1/pages/{page_id}/: unknown page ids are 404s. (A
+    # comment, not a docstring: the schema would publish it as every description.)
 
     lookup_field = "public_id"
     lookup_url_kwarg = "pk"
+    lookup_value_regex = "[^/]+"
     body_key = ""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -55,9 +60,16 @@ class PageScopedViewSet(GenericViewSet):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
         if self.body_key not in data:
             data = {self.body_key: data}
-        checked = envelope(self.body_key, inner)(data=data, partial=partial)
+        checked = envelope(self.body_key, inner, partial=partial)(
+            data=data, partial=partial
+        )
         checked.is_valid(raise_exception=True)
-        return dict(checked.validated_data[self.body_key])
+        fields = dict(checked.validated_data.get(self.body_key) or {})
+        if partial and not fields:
+            raise ValidationError(
+                {self.body_key: ["Send at least one field to change."]}
+            )
+        return fields
 
 
 @contextmanager

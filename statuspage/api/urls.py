@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from incidents.api.v1.views import PageViewSet
 
+from . import schema  # noqa: F401  (registers the token scheme with the schema)
+
 page_list = PageViewSet.as_view({"get": "list"})
 page_detail = PageViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "put": "update"}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Component, ComponentStatusChange, Page, StatusSource
 from tests.api_helpers import api_client, body, v1

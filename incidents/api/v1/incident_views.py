@@ -31,6 +31,7 @@ from incidents.models import (
     StatusSource,
 )
 from statuspage.api.base import by_public_id, envelope, refusals
+from statuspage.api.pagination import PagePagination
 
 from . import serializers as s
 from .views import ResourceViewSet
@@ -39,6 +40,10 @@ RENAMED = {"group": "group_id"}
 SEARCH = OpenApiParameter(
     "q", OpenApiTypes.STR, description="Only incidents whose name contains this."
 )
+PAGING = [
+    OpenApiParameter(p["name"], int, description=p["description"])
+    for p in PagePagination().get_schema_operation_parameters(None)
+]
 LISTS = {
     "unresolved": lambda incidents: incidents.unresolved(),
     "scheduled": lambda incidents: incidents.upcoming(),
@@ -49,6 +54,12 @@ LISTS = {
 
 @extend_schema(tags=["incidents"])
 class IncidentViewSet(ResourceViewSet):
+    """Incidents and scheduled maintenances. Changing ``status``, ``body`` or
+    ``components`` posts an update (subscribers are told unless
+    ``deliver_notifications`` is false); ``name`` and ``impact_override`` are edited
+    in place. Creating with ``scheduled_for`` and ``scheduled_until`` schedules a
+    maintenance."""
+
     serializer_class = s.IncidentSerializer
     body_key = "incident"
 
@@ -81,18 +92,22 @@ class IncidentViewSet(ResourceViewSet):
         rows = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
+    @extend_schema(responses=s.IncidentSerializer(many=True), parameters=PAGING)
     @action(detail=False, url_path="unresolved")
     def unresolved(self, request: Request, page_id: str) -> Response:
         return self._listing(request, "unresolved")
 
+    @extend_schema(responses=s.IncidentSerializer(many=True), parameters=PAGING)
     @action(detail=False, url_path="scheduled")
     def scheduled(self, request: Request, page_id: str) -> Response:
         return self._listing(request, "scheduled")
 
+    @extend_schema(responses=s.IncidentSerializer(many=True), parameters=PAGING)
     @action(detail=False, url_path="upcoming")
     def upcoming(self, request: Request, page_id: str) -> Response:
         return self._listing(request, "upcoming")
 
+    @extend_schema(responses=s.IncidentSerializer(many=True), parameters=PAGING)
     @action(detail=False, url_path="active_maintenance")
     def active_maintenance(self, request: Request, page_id: str) -> Response:
         return self._listing(request, "active_maintenance")
@@ -113,7 +128,7 @@ class IncidentViewSet(ResourceViewSet):
                     status=fields.get("status", IncidentStatus.INVESTIGATING),
                     body=fields.get("body", ""),
                     component_statuses=statuses,
-                    impact_override=fields.get("impact_override", ""),
+                    impact_override=fields.get("impact_override") or "",
                     display_at=fields.get("display_at"),
                     deliver_notifications=fields.get("deliver_notifications", True),
                     actor=request.user,
@@ -121,12 +136,14 @@ class IncidentViewSet(ResourceViewSet):
                 )
         return self.respond(self.get_queryset().get(pk=incident.pk), 201)
 
-    @extend_schema(request=envelope("incident", s.IncidentInput))
+    @extend_schema(request=envelope("incident", s.IncidentInput, partial=True))
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
         incident = self.get_object()
         fields = self.read_body(s.IncidentInput, partial=True)
         statuses = self._component_statuses(fields)
         with refusals("incident", RENAMED):
+            if "impact_override" in fields:
+                fields["impact_override"] = fields["impact_override"] or ""
             edits = {k: fields[k] for k in ("name", "impact_override") if k in fields}
             if edits:
                 services.incident_edit(incident=incident, **edits)
@@ -143,11 +160,13 @@ class IncidentViewSet(ResourceViewSet):
                 )
         return self.respond(self.get_queryset().get(pk=incident.pk))
 
-    @extend_schema(request=envelope("incident", s.IncidentInput))
+    @extend_schema(request=envelope("incident", s.IncidentInput, partial=True))
     def update(self, request: Request, page_id: str, pk: str) -> Response:
         return self.partial_update(request, page_id, pk)
 
+    @extend_schema(responses={200: s.IncidentSerializer})
     def destroy(self, request: Request, page_id: str, pk: str) -> Response:
+        """Delete an incident (with its updates); the answer is what it was."""
         incident = self.get_object()
         body = self.get_serializer(incident).data
         services.incident_delete(incident=incident)
@@ -234,6 +253,9 @@ class IncidentViewSet(ResourceViewSet):
 
 @extend_schema(tags=["incidents"])
 class IncidentUpdateViewSet(ResourceViewSet):
+    """An incident's updates. Editing corrects the text or the date; subscribers are
+    not told again."""
+
     serializer_class = s.IncidentUpdateSerializer
     body_key = "incident_update"
 
@@ -245,7 +267,9 @@ class IncidentUpdateViewSet(ResourceViewSet):
             "incident"
         )
 
-    @extend_schema(request=envelope("incident_update", s.IncidentUpdateInput))
+    @extend_schema(
+        request=envelope("incident_update", s.IncidentUpdateInput, partial=True)
+    )
     def partial_update(
         self, request: Request, page_id: str, incident_id: str, pk: str
     ) -> Response:
@@ -255,7 +279,9 @@ class IncidentUpdateViewSet(ResourceViewSet):
             services.incident_update_edit(update=update, **fields)
         return self.respond(self.get_queryset().get(pk=update.pk))
 
-    @extend_schema(request=envelope("incident_update", s.IncidentUpdateInput))
+    @extend_schema(
+        request=envelope("incident_update", s.IncidentUpdateInput, partial=True)
+    )
     def update(
         self, request: Request, page_id: str, incident_id: str, pk: str
     ) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.models import (
@@ -22,12 +23,14 @@ from incidents.models import (
     MaintenanceStatus,
     Page,
 )
+from statuspage.api.fields import Address, Flag, Number, PublicIdOf, Text
 
 STATUS_CHOICES = ComponentStatus.choices
 
 
 class PageSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    url = serializers.CharField(read_only=True, help_text="Empty until set.")
     page_description = serializers.CharField(source="description", read_only=True)
 
     class Meta:
@@ -37,12 +40,10 @@ class PageSerializer(serializers.ModelSerializer):
 
 
 class PageInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    page_description = serializers.CharField(
-        max_length=300, allow_blank=True, source="description"
-    )
-    url = serializers.URLField(allow_blank=True)
-    time_zone = serializers.CharField(max_length=64)
+    name = Text(max_length=100)
+    page_description = Text(max_length=300, allow_blank=True, source="description")
+    url = Address(allow_blank=True)
+    time_zone = Text(max_length=64)
 
 
 class ComponentSerializer(serializers.ModelSerializer):
@@ -82,22 +83,19 @@ def live_groups() -> Any:
 
 
 class ComponentInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False)
+    name = Text(max_length=200)
+    description = Text(allow_blank=True, required=False)
     status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False)
-    group_id = serializers.SlugRelatedField(
-        slug_field="public_id",
+    group_id = PublicIdOf(
         queryset=live_groups(),
         allow_null=True,
         required=False,
         source="group",
     )
-    position = serializers.IntegerField(
-        min_value=0, max_value=2**31 - 1, required=False
-    )
-    showcase = serializers.BooleanField(required=False)
-    only_show_if_degraded = serializers.BooleanField(required=False)
-    pinned = serializers.BooleanField(required=False)
+    position = Number(min_value=0, max_value=2**31 - 1, required=False)
+    showcase = Flag(required=False)
+    only_show_if_degraded = Flag(required=False)
+    pinned = Flag(required=False)
     start_date = serializers.DateField(allow_null=True, required=False)
 
 
@@ -128,13 +126,11 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class GroupInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False)
-    position = serializers.IntegerField(
-        min_value=0, max_value=2**31 - 1, required=False
-    )
+    name = Text(max_length=200)
+    description = Text(allow_blank=True, required=False)
+    position = Number(min_value=0, max_value=2**31 - 1, required=False)
     components = serializers.ListField(
-        child=serializers.CharField(max_length=12), required=False, max_length=1000
+        child=Text(max_length=12), required=False, max_length=1000
     )
 
 
@@ -179,6 +175,7 @@ class IncidentSerializer(serializers.ModelSerializer):
     scheduled_auto_in_progress = serializers.BooleanField(source="auto_start")
     scheduled_auto_completed = serializers.BooleanField(source="auto_complete")
     postmortem_body = serializers.SerializerMethodField()
+    impact_override = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
@@ -221,27 +218,37 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_postmortem_body(self, incident: Incident) -> str | None:
         return incident.postmortem_body or None
 
+    @extend_schema_field(
+        {"type": "string", "nullable": True, "enum": [*Impact.values, None]}
+    )
+    def get_impact_override(self, incident: Incident) -> str | None:
+        return incident.impact_override or None
+
 
 class IncidentInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = Text(max_length=200)
     status = serializers.ChoiceField(choices=UPDATE_STATUS_CHOICES, required=False)
-    body = serializers.CharField(allow_blank=True, required=False)
+    body = Text(allow_blank=True, required=False)
     impact_override = serializers.ChoiceField(
-        choices=[("", "None"), *Impact.choices], allow_blank=True, required=False
+        choices=Impact.choices,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        help_text="null or an empty string clears the override.",
     )
     components = serializers.DictField(
         child=serializers.ChoiceField(choices=STATUS_CHOICES), required=False
     )
     component_ids = serializers.ListField(
-        child=serializers.CharField(max_length=12), required=False, max_length=1000
+        child=Text(max_length=12), required=False, max_length=1000
     )
-    deliver_notifications = serializers.BooleanField(required=False)
+    deliver_notifications = Flag(required=False)
     display_at = serializers.DateTimeField(required=False)
     scheduled_for = serializers.DateTimeField(required=False)
     scheduled_until = serializers.DateTimeField(required=False)
-    scheduled_auto_in_progress = serializers.BooleanField(required=False)
-    scheduled_auto_completed = serializers.BooleanField(required=False)
-    template_id = serializers.CharField(max_length=12, required=False)
+    scheduled_auto_in_progress = Flag(required=False)
+    scheduled_auto_completed = Flag(required=False)
+    template_id = Text(max_length=12, required=False)
 
     def validate_components(self, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 1000:
@@ -254,14 +261,14 @@ INCIDENT_STATUSES = set(IncidentStatus.values)
 
 
 class IncidentUpdateInput(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, required=False)
+    body = Text(allow_blank=True, required=False)
     display_at = serializers.DateTimeField(required=False)
-    deliver_notifications = serializers.BooleanField(required=False)
+    deliver_notifications = Flag(required=False)
 
 
 class PostmortemInput(serializers.Serializer):
-    body = serializers.CharField(required=False)
-    body_draft = serializers.CharField(required=False)
+    body = Text(required=False)
+    body_draft = Text(required=False)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         text = data.get("body", data.get("body_draft", ""))
@@ -295,13 +302,13 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 
 class TemplateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    title = serializers.CharField(max_length=200)
-    body = serializers.CharField(allow_blank=True, required=False)
+    name = Text(max_length=100)
+    title = Text(max_length=200)
+    body = Text(allow_blank=True, required=False)
     update_status = serializers.ChoiceField(
         choices=IncidentStatus.choices, required=False
     )
-    should_send_notifications = serializers.BooleanField(required=False)
+    should_send_notifications = Flag(required=False)
     component_ids = serializers.ListField(
-        child=serializers.CharField(max_length=12), required=False, max_length=1000
+        child=Text(max_length=12), required=False, max_length=1000
     )

@@ -39,7 +39,7 @@ RENAMED = {"group": "group_id", "description": "page_description"}
 
 
 class ResourceViewSet(PageScopedViewSet):
-    """Context every body needs: the page's id and address."""
+    # Context every body needs: the page's id and address.
 
     def get_serializer_context(self) -> dict[str, Any]:
         page = Page.get()
@@ -63,8 +63,12 @@ class ResourceViewSet(PageScopedViewSet):
 
 @extend_schema(tags=["pages"])
 class PageViewSet(PageScopedViewSet):
+    """The status page's settings. An install has one page; its id is in every
+    resource's path (``GET /api/v1/pages`` tells it)."""
+
     serializer_class = s.PageSerializer
     body_key = "page"
+    pagination_class = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if "page_id" in kwargs:
@@ -75,6 +79,9 @@ class PageViewSet(PageScopedViewSet):
     def get_queryset(self) -> QuerySet[Page]:
         return Page.objects.filter(pk=Page.get().pk)
 
+    def get_object(self) -> Page:
+        return Page.get()
+
     @extend_schema(responses=s.PageSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
@@ -82,20 +89,24 @@ class PageViewSet(PageScopedViewSet):
     def retrieve(self, request: Request, page_id: str) -> Response:
         return Response(self.get_serializer(Page.get()).data)
 
-    @extend_schema(request=envelope("page", s.PageInput))
+    @extend_schema(request=envelope("page", s.PageInput, partial=True))
     def partial_update(self, request: Request, page_id: str) -> Response:
         fields = self.read_body(s.PageInput, partial=True)
         with refusals("page", RENAMED):
             page = services.page_update(**fields)
         return Response(self.get_serializer(page).data)
 
-    @extend_schema(request=envelope("page", s.PageInput))
+    @extend_schema(request=envelope("page", s.PageInput, partial=True))
     def update(self, request: Request, page_id: str) -> Response:
         return self.partial_update(request, page_id)
 
 
 @extend_schema(tags=["components"])
 class ComponentViewSet(ResourceViewSet):
+    """Components, groups included (``group: true``). Setting ``status`` records a
+    change by the API and tells subscribers; ``pinned`` keeps it against the
+    probes until cleared."""
+
     serializer_class = s.ComponentSerializer
     body_key = "component"
 
@@ -114,7 +125,7 @@ class ComponentViewSet(ResourceViewSet):
                 services.component_pin(component=component, pinned=True)
         return self.respond(self.get_queryset().get(pk=component.pk), 201)
 
-    @extend_schema(request=envelope("component", s.ComponentInput))
+    @extend_schema(request=envelope("component", s.ComponentInput, partial=True))
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
         component = self.get_object()
         fields = self.read_body(s.ComponentInput, partial=True)
@@ -122,7 +133,7 @@ class ComponentViewSet(ResourceViewSet):
             self._change(component, fields)
         return self.respond(self.get_queryset().get(pk=component.pk))
 
-    @extend_schema(request=envelope("component", s.ComponentInput))
+    @extend_schema(request=envelope("component", s.ComponentInput, partial=True))
     def update(self, request: Request, page_id: str, pk: str) -> Response:
         return self.partial_update(request, page_id, pk)
 
@@ -149,6 +160,9 @@ class ComponentViewSet(ResourceViewSet):
 
 @extend_schema(tags=["component groups"])
 class GroupViewSet(ResourceViewSet):
+    """Component groups. A group's status follows its components; ``components``
+    lists their ids in page order, and setting it moves components in or out."""
+
     serializer_class = s.GroupSerializer
     body_key = "component_group"
 
@@ -170,7 +184,7 @@ class GroupViewSet(ResourceViewSet):
             self._adopt(group, members)
         return self.respond(self.get_queryset().get(pk=group.pk), 201)
 
-    @extend_schema(request=envelope("component_group", s.GroupInput))
+    @extend_schema(request=envelope("component_group", s.GroupInput, partial=True))
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
         group = self.get_object()
         fields = self.read_body(s.GroupInput, partial=True)
@@ -181,7 +195,7 @@ class GroupViewSet(ResourceViewSet):
             self._adopt(group, members)
         return self.respond(self.get_queryset().get(pk=group.pk))
 
-    @extend_schema(request=envelope("component_group", s.GroupInput))
+    @extend_schema(request=envelope("component_group", s.GroupInput, partial=True))
     def update(self, request: Request, page_id: str, pk: str) -> Response:
         return self.partial_update(request, page_id, pk)
 
@@ -213,6 +227,9 @@ class GroupViewSet(ResourceViewSet):
 
 @extend_schema(tags=["incident templates"])
 class TemplateViewSet(ResourceViewSet):
+    """Incident templates: a prepared name, text, status and components. Open an
+    incident from one with ``template_id``."""
+
     serializer_class = s.TemplateSerializer
     body_key = "template"
 
@@ -230,7 +247,7 @@ class TemplateViewSet(ResourceViewSet):
             template = services.template_create(components=components, **fields)
         return self.respond(self.get_queryset().get(pk=template.pk), 201)
 
-    @extend_schema(request=envelope("template", s.TemplateInput))
+    @extend_schema(request=envelope("template", s.TemplateInput, partial=True))
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
         template = self.get_object()
         fields = self.read_body(s.TemplateInput, partial=True)
@@ -240,7 +257,7 @@ class TemplateViewSet(ResourceViewSet):
             services.template_update(template=template, components=components, **fields)
         return self.respond(self.get_queryset().get(pk=template.pk))
 
-    @extend_schema(request=envelope("template", s.TemplateInput))
+    @extend_schema(request=envelope("template", s.TemplateInput, partial=True))
     def update(self, request: Request, page_id: str, pk: str) -> Response:
         return self.partial_update(request, page_id, pk)
 
