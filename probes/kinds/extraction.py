@@ -29,7 +29,7 @@ class ExtractionFailed(Exception):
 
 def validate_extraction(check: FieldChecker) -> dict[str, Any] | None:
     source = check.raw("from")
-    if source not in SOURCES:
+    if not isinstance(source, str) or source not in SOURCES:
         check.error("from", f"must be one of {', '.join(SOURCES)}")
         return None
     key = SOURCES[source]

@@ -53,7 +53,11 @@ def validate_url(check: FieldChecker) -> str | None:
     if url is None:
         return None
     # Placeholders may fill the path or query, never the scheme or host.
-    parts = urlsplit(PLACEHOLDER.sub("x", url))
+    try:
+        parts = urlsplit(PLACEHOLDER.sub("x", url))
+    except ValueError:  # an unclosed "[" of an IPv6 address, for one
+        check.error("url", "is not a valid URL, e.g. https://example.com/health")
+        return url
     if parts.scheme not in ("http", "https"):
         check.error("url", "must start with http:// or https://")
     elif not parts.hostname or PLACEHOLDER.search(url.split("/")[2]):

@@ -31,4 +31,5 @@ urlpatterns = [
     path("pages", page_list, name="api-v1-pages"),
     path("pages/<str:page_id>", page_detail, name="api-v1-page"),
     path("pages/<str:page_id>/", include("incidents.api.v1.urls")),
+    path("pages/<str:page_id>/", include("probes.api.urls")),
 ]
