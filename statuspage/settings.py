@@ -402,12 +402,7 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 300)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heliograph management API",
-    "DESCRIPTION": (
-        "Drive the status page from your own tools. Paths and fields follow "
-        "Statuspage's manage API v1, so its clients work with the base URL and key "
-        "changed. Authenticate with `Authorization: OAuth <token>` or "
-        "`Authorization: Bearer <token>`."
-    ),
+    # The description is statuspage.api.schema.GUIDE (a postprocessing hook).
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -419,6 +414,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "statuspage.api.schema.statuspage_paths",
         "statuspage.api.schema.error_responses",
+        "statuspage.api.schema.introduction",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.models.ComponentStatus",

@@ -81,3 +81,54 @@ def error_responses(
                     code, {"description": description, "content": reference}
                 )
     return result
+
+
+# The documentation page's introduction. The curl example is the README's, word for
+# word (tests/statuspage/test_readme_api_example.py holds them together and runs it).
+GUIDE = """
+Drive the status page from your own tools. Paths and fields follow Statuspage's
+manage API v1, so its clients work with the base URL and key changed.
+
+**Authentication**: an API token from the console (API tokens → Add), sent as
+`Authorization: OAuth <token>` (as Statuspage's clients do) or
+`Authorization: Bearer <token>`. Read-scoped tokens may only read.
+
+**Bodies** may be wrapped as Statuspage's are (`{"incident": {...}}`) or flat. PATCH
+and PUT change only the fields given. JSON types are strict: `0` is not `false`.
+
+**Errors** answer `{"error": "<field>: <reason>", "errors": {"<field>": ["<reason>"]}}`
+with 400, 401, 403, 404, 409 or 429 (wait `Retry-After` seconds).
+
+**Lists** are bare arrays paged with `page` and `per_page`; the total is in
+`X-Total-Count`, the neighbouring pages in `Link`.
+
+## A whole incident, with curl
+
+```sh
+BASE=$HELIOGRAPH_URL/api/v1/pages/$PAGE_ID  # HELIOGRAPH_URL=https://status.example.com
+AUTH="Authorization: OAuth $HELIOGRAPH_TOKEN"
+JSON="Content-Type: application/json"
+
+# Open it: the login path is down.
+INCIDENT=$(curl -sf -X POST "$BASE/incidents" -H "$AUTH" -H "$JSON" -d '{"incident": {
+  "name": "Sign-in failing", "status": "investigating",
+  "body": "We are looking into failed sign-ins.",
+  "components": {"'$LOGIN_ID'": "major_outage"}}}' | jq -r .id)
+
+# Post an update.
+curl -sf -X PATCH "$BASE/incidents/$INCIDENT" -H "$AUTH" -H "$JSON" -d '{"incident": {
+  "status": "identified", "body": "A bad deploy; rolling back."}}'
+
+# Resolve it, with the component back to operational.
+curl -sf -X PATCH "$BASE/incidents/$INCIDENT" -H "$AUTH" -H "$JSON" -d '{"incident": {
+  "status": "resolved", "body": "Sign-in works again.",
+  "components": {"'$LOGIN_ID'": "operational"}}}'
+```
+"""
+
+
+def introduction(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    result["info"]["description"] = GUIDE.strip()
+    return result
