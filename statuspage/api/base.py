@@ -48,8 +48,14 @@ class PageScopedViewSet(GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise Http404("No object with this id.")
         if kwargs.get("page_id") != Page.get().public_id:
             raise Http404("No page with this id.")
+        for name, values in request.query_params.lists():
+            if any("\x00" in value for value in values):
+                # PostgreSQL refuses NUL in text: say so rather than fail on it.
+                raise ValidationError({name: ["A NUL character is not allowed."]})
 
     def read_body(
         self, inner: type[serializers.Serializer], *, partial: bool = False
@@ -103,7 +109,8 @@ def conflicts() -> Iterator[None]:
 
 def by_public_id(queryset: QuerySet[Any], ids: list[str], field: str) -> list[Model]:
     """The rows for ``ids`` in order, or a 400 naming the unknown ones."""
-    found = {row.public_id: row for row in queryset.filter(public_id__in=ids)}
+    asked = [value for value in ids if "\x00" not in value]
+    found = {row.public_id: row for row in queryset.filter(public_id__in=asked)}
     unknown = [value for value in ids if value not in found]
     if unknown:
         raise ValidationError({field: [f"Unknown id: {', '.join(unknown)}."]})

@@ -182,3 +182,28 @@ def test_it_lists_components_in_a_constant_number_of_queries() -> None:
     for index in range(20):
         make_component(name=f"c{index + 1}", group=group)
     assert queries() == few
+
+
+def test_it_lists_groups_and_templates_in_a_constant_number_of_queries() -> None:
+    from incidents import services
+
+    api = api_client("read")
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(v1(path)).status_code == 200
+        return len(captured)
+
+    def grow(count: int) -> None:
+        for index in range(count):
+            group = make_group(name=f"g{index}-{Component.objects.count()}")
+            child = make_component(name=f"c{index}", group=group)
+            services.template_create(
+                name=f"t{Component.objects.count()}", title="T", components=[child]
+            )
+
+    grow(1)
+    queries("component-groups")  # the token's first use writes its last-used time
+    few = {path: queries(path) for path in ("component-groups", "incident_templates")}
+    grow(10)
+    assert {path: queries(path) for path in few} == few

@@ -83,3 +83,21 @@ def test_it_renders_the_documentation_in_a_browser(
     page_in_browser.goto(live_server.url + "/api/v1/docs/")
     page_in_browser.get_by_text("Heliograph management API").first.wait_for()
     assert page_in_browser.get_by_text("/pages/{page_id}/incidents").count() > 0
+
+
+def test_it_answers_nul_characters_with_4xx_not_a_server_error() -> None:
+    api = api_client()
+    assert api.get(v1("components/a%00b")).status_code == 404
+    assert api.get(v1("incidents/a%00b/incident_updates/x")).status_code == 404
+    assert api.get(v1("incidents"), {"q": "a\x00b"}).status_code == 400
+    response = api.post(
+        v1("incidents"),
+        {"incident": {"name": "x", "components": {"a\x00b": "major_outage"}}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "incident.components" in body(response)["errors"]
+    response = api.post(
+        v1("components"), {"component": {"name": "a\x00b"}}, format="json"
+    )
+    assert response.status_code == 400
