@@ -28,7 +28,7 @@ from ..forms import (
     MaintenanceScheduleForm,
     PostmortemForm,
 )
-from ..models import ComponentStatus, Incident, IncidentUpdate
+from ..models import ComponentStatus, Incident, IncidentTemplate, IncidentUpdate
 from .base import attempt, staff_member
 
 TEMPLATES = "admin/incidents/incident/"
@@ -56,6 +56,19 @@ def _timeline(incident: Incident) -> list[tuple[IncidentUpdate, list[str]]]:
     ]
 
 
+def _from_template(public_id: str | None) -> dict[str, Any]:
+    """The open form's first values from a template (``?template=<id>``)."""
+    template = IncidentTemplate.objects.filter(public_id=public_id or "").first()
+    if template is None:
+        return {}
+    return {
+        "name": template.title,
+        "body": template.body,
+        "status": template.update_status,
+        "deliver_notifications": template.should_send_notifications,
+    }
+
+
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "status", "impact", "started_at", "resolved_at")
@@ -81,7 +94,10 @@ class IncidentAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = IncidentOpenForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST":
+            form = IncidentOpenForm(request.POST)
+        else:
+            form = IncidentOpenForm(initial=_from_template(request.GET.get("template")))
         if form.is_bound and form.is_valid():
             incident = attempt(
                 form,
@@ -91,7 +107,10 @@ class IncidentAdmin(admin.ModelAdmin):
             )
             if incident is not None:
                 return self._created(request, incident, "Opened")
-        return self._render(request, "open.html", "Open incident", form=form)
+        templates = IncidentTemplate.objects.only("public_id", "name")
+        return self._render(
+            request, "open.html", "Open incident", form=form, templates=templates
+        )
 
     def schedule_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):

@@ -66,3 +66,27 @@ def test_it_creates_a_template_from_the_console(admin_client: Client) -> None:
     template = IncidentTemplate.objects.get()
     assert template.title == "API unavailable"
     assert list(template.components.all()) == [api]
+
+
+def test_it_starts_an_incident_from_a_template_in_the_console(
+    admin_client: Client,
+) -> None:
+    template = services.template_create(
+        name="Login down",
+        title="Sign-in failing",
+        body="We are <looking> into it.",
+        update_status="identified",
+        should_send_notifications=False,
+    )
+    add = reverse("admin:incidents_incident_add")
+    listing = admin_client.get(add).content.decode()
+    assert f'href="?template={template.public_id}"' in listing
+    page = admin_client.get(add, {"template": template.public_id})
+    form = page.context["form"]
+    assert form.initial["name"] == "Sign-in failing"
+    assert form.initial["status"] == "identified"
+    assert form.initial["deliver_notifications"] is False
+    assert "We are &lt;looking&gt; into it." in page.content.decode()
+    unknown = admin_client.get(add, {"template": "nope"})
+    assert unknown.status_code == 200
+    assert unknown.context["form"].initial == {}
