@@ -43,7 +43,7 @@ from notifications.models import (
     SubscriberState,
 )
 from probes.kinds.base import Outcome
-from probes.models import ProbeResult, RegionState
+from probes.models import ProbeKindName, ProbeResult, RegionState
 from tokens.authentication import ApiTokenAuthentication
 
 # Long enough that a probe run hourly still shows its last result, short enough
@@ -117,8 +117,11 @@ def probe_latest_families() -> Iterator[Metric]:
     latest = ProbeResult.objects.filter(
         probe=OuterRef("probe"), region=OuterRef("region"), step=OuterRef("step")
     ).order_by("-started_at")
+    # Alert probes are told, not run: they have no latency, and their last result
+    # ages while nothing changes, which must not look like a stopped worker.
     rows = (
         RegionState.objects.filter(probe__enabled=True)
+        .exclude(probe__kind=ProbeKindName.ALERT)
         .annotate(
             last_latency_ms=Subquery(latest.values("latency_ms")[:1]),
             last_started_at=Subquery(latest.values("started_at")[:1]),

@@ -204,6 +204,26 @@ def test_it_leaves_out_disabled_probes(client: Client, allow_local: None) -> Non
     assert families["heliograph_probe_results_last_hour"] == []
 
 
+def test_it_leaves_alert_probes_out_of_latency_and_last_result(
+    client: Client, allow_local: None
+) -> None:
+    from probes.services import PushedAlert, alerts_record
+
+    make_probe(
+        make_component(name="Login"),
+        kind="alert",
+        config={"matchers": {"alertname": "LoginDown"}},
+    )
+    alerts_record(alerts=[PushedAlert("f1", {"alertname": "LoginDown"}, firing=True)])
+
+    families = scrape(client)
+
+    assert families["heliograph_probe_latency_seconds"] == []
+    assert families["heliograph_probe_last_result_timestamp_seconds"] == []
+    outcomes = families["heliograph_probe_results_last_hour"]
+    assert any(sample.value == 1 for sample in outcomes)
+
+
 def test_it_counts_deliveries_and_subscribers_by_channel_and_state(
     client: Client, allow_local: None
 ) -> None:
