@@ -69,9 +69,12 @@ def subscriber_subscribe(
     components: Iterable[Component] = (),
     incident: Incident | None = None,
     client_ip: str | None = None,
+    skip_confirmation: bool = False,
 ) -> tuple[Subscriber, str | None]:
-    """Sign someone up. Email waits for confirmation (double opt-in); a webhook is
-    active at once and gets its signing secret, returned here once."""
+    """Sign someone up. Email waits for confirmation (double opt-in) unless staff
+    skip it (the management API may: the address is then active at once and no
+    confirmation is mailed); a webhook is active at once and gets its signing
+    secret, returned here once."""
     if channel not in Channel.values:
         raise ValidationError(
             {"channel": f"Choose one of {', '.join(Channel.values)}."}
@@ -80,6 +83,9 @@ def subscriber_subscribe(
     _check_scope(scope, components, incident)
     if channel == Channel.EMAIL:
         subscriber = _email_subscriber(_check_email(email))
+        if skip_confirmation and subscriber.state == SubscriberState.PENDING:
+            subscriber.state = SubscriberState.ACTIVE
+            subscriber.confirmed_at = timezone.now()
     else:
         subscriber = Subscriber(
             channel=channel,
@@ -98,13 +104,33 @@ def subscriber_subscribe(
     subscriber.save()
     subscriber.components.set(components)
     if subscriber.state == SubscriberState.PENDING:
-        from .tasks import confirmation_send
-
-        after_commit(
-            lambda: confirmation_send.apply_async(args=(subscriber.pk,)),
-            f"the confirmation of subscriber {subscriber.pk}",
-        )
+        _confirmation_queue(subscriber)
     return subscriber, secret
+
+
+def _confirmation_queue(subscriber: Subscriber) -> None:
+    from .tasks import confirmation_send
+
+    after_commit(
+        lambda: confirmation_send.apply_async(args=(subscriber.pk,)),
+        f"the confirmation of subscriber {subscriber.pk}",
+    )
+
+
+@transaction.atomic
+def subscriber_resend_confirmation(*, subscriber: Subscriber) -> Subscriber:
+    """Mail the confirmation link again, with a fresh expiry, to an email
+    subscriber still awaiting it."""
+    if (
+        subscriber.channel != Channel.EMAIL
+        or subscriber.state != SubscriberState.PENDING
+    ):
+        raise ValidationError(
+            f"Only an email subscriber awaiting confirmation can be sent one; this "
+            f"one is {subscriber.get_state_display().lower()}."
+        )
+    _confirmation_queue(subscriber)
+    return subscriber
 
 
 def _email_subscriber(email: str) -> Subscriber:

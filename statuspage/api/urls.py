@@ -31,5 +31,6 @@ urlpatterns = [
     path("pages", page_list, name="api-v1-pages"),
     path("pages/<str:page_id>", page_detail, name="api-v1-page"),
     path("pages/<str:page_id>/", include("incidents.api.v1.urls")),
+    path("pages/<str:page_id>/", include("notifications.api.urls")),
     path("pages/<str:page_id>/", include("probes.api.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Management API v1: subscribers and the deliveries made to them."""
