@@ -1,0 +1,63 @@
+"""``manage.py apply CONFIG.yaml``: the page as a configuration file says.
+
+Lives in ``probes`` rather than ``incidents`` because the file holds probes too,
+and ``incidents`` never imports ``probes``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from statuspage.configfile import ConfigError, apply_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Create or update the page settings, components and groups, probes and "
+        "incident templates from a YAML file (see 'Configuration as code' in the "
+        "README). Objects the file does not name are left alone unless --prune. "
+        "Nothing is written when any part of the file is refused."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("config", metavar="CONFIG.yaml", help="The file to apply.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print the changes and the problems a real run would meet; "
+            "write nothing.",
+        )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="Also delete components, groups, probes and templates the file "
+            "does not name.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["config"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path}: cannot read it: {exc}") from None
+        try:
+            outcome = apply_file(
+                text, str(path), prune=options["prune"], dry_run=options["dry_run"]
+            )
+        except ConfigError as exc:
+            raise CommandError(f"{exc}\nNothing was written.") from None
+        changes = outcome.plan.changes
+        for change in changes:
+            for line in change.lines():
+                self.stdout.write(line)
+        for note in outcome.notes:
+            self.stdout.write(note)
+        if not changes:
+            self.stdout.write("No changes.")
+        elif options["dry_run"]:
+            self.stdout.write(f"Dry run: {outcome.plan.summary()}; nothing written.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Applied: {outcome.plan.summary()}."))

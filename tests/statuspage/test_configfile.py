@@ -1,0 +1,411 @@
+"""Configuration as code: ``manage.py apply`` and ``manage.py export``."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from incidents.models import Component, IncidentTemplate, Page
+from probes.models import Probe, ProbeKindName
+from tests.conftest import ROOT, make_component
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLE = ROOT / "examples" / "heliograph.yaml"
+
+
+def run(command: str, *args: str) -> str:
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def write(tmp_path: Path, text: str, name: str = "config.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return str(path)
+
+
+def refused(*args: str) -> str:
+    with pytest.raises(CommandError) as refusal:
+        run("apply", *args)
+    return str(refusal.value)
+
+
+def stamps() -> dict[str, Any]:
+    """Every configuration row's last change, to prove a run wrote nothing."""
+    return {
+        "page": list(Page.objects.values_list("updated_at", flat=True)),
+        "components": list(Component.objects.values_list("id", "updated_at")),
+        "probes": list(Probe.objects.values_list("id", "updated_at")),
+        "templates": list(IncidentTemplate.objects.values_list("id", "updated_at")),
+    }
+
+
+def wipe() -> None:
+    """Empty the configuration, as on a fresh install (test set-up only)."""
+    Probe.objects.all().delete()
+    IncidentTemplate.objects.all().delete()
+    Component.objects.filter(group__isnull=False).delete()
+    Component.objects.all().delete()
+    Page.objects.all().delete()
+
+
+def test_it_creates_the_example_configuration() -> None:
+    output = run("apply", str(EXAMPLE))
+    assert '~ page: name "Status" -> "Example Status"' in output
+    assert '+ group "Example app"' in output
+    assert '+ component "Example app/Login path"' in output
+    assert "Applied: 10 created, 1 changed, 0 deleted." in output
+    page = Page.get()
+    assert (page.name, page.time_zone) == ("Example Status", "Europe/Berlin")
+    group = Component.objects.get(name="Example app", is_group=True)
+    children = list(group.children.live().values_list("name", flat=True))
+    assert children == ["Login path", "Web", "API"]
+    docs = Component.objects.get(name="Documentation")
+    assert (docs.group, docs.position, docs.only_show_if_degraded) == (None, 1, True)
+    assert str(Component.objects.get(name="API").start_date) == "2024-01-15"
+    journey = Probe.objects.get(name="Sign in and out")
+    web = Component.objects.get(name="Web")
+    assert journey.component.name == "Login path"
+    assert (journey.failures_to_down, journey.timeout_seconds) == (2, 20)
+    assert journey.config["steps"][2]["component"] == web.public_id
+    api_probe = Probe.objects.get(name="API health")
+    assert api_probe.down_status == "partial_outage"
+    assert api_probe.config["expected_status"] == [200]
+    template = IncidentTemplate.objects.get(name="API degraded")
+    assert (template.update_status, template.should_send_notifications) == (
+        "identified",
+        False,
+    )
+    assert [c.name for c in template.components.all()] == ["API"]
+
+
+def test_it_changes_nothing_when_applied_twice() -> None:
+    run("apply", str(EXAMPLE))
+    before = stamps()
+    assert run("apply", str(EXAMPLE)) == "No changes.\n"
+    assert stamps() == before
+
+
+def test_it_writes_nothing_on_a_dry_run() -> None:
+    output = run("apply", "--dry-run", str(EXAMPLE))
+    assert '+ probe "Web home"' in output
+    assert '+ template "Login failures"' in output
+    assert "Dry run: 10 created, 1 changed, 0 deleted; nothing written." in output
+    assert not Component.objects.exists()
+    assert not Probe.objects.exists()
+    assert not Page.objects.exists()
+
+
+def test_it_plans_exactly_the_field_that_changed(tmp_path: Path) -> None:
+    run("apply", str(EXAMPLE))
+    text = EXAMPLE.read_text().replace("interval_seconds: 30", "interval_seconds: 15")
+    changed = write(tmp_path, text)
+    before = stamps()
+    plan = run("apply", "--dry-run", changed)
+    assert plan.splitlines() == [
+        '~ probe "Web home": interval_seconds 30 -> 15',
+        "Dry run: 0 created, 1 changed, 0 deleted; nothing written.",
+    ]
+    assert stamps() == before
+    run("apply", changed)
+    assert Probe.objects.get(name="Web home").interval_seconds == 15
+
+
+def test_it_shows_config_and_position_changes_field_by_field(tmp_path: Path) -> None:
+    run("apply", str(EXAMPLE))
+    text = EXAMPLE.read_text().replace(
+        "https://example.com/app", "https://example.com/home"
+    )
+    # Web before Login path: both move, the others stay.
+    text = text.replace(
+        "      - name: Login path\n        description: Signing in and out.\n"
+        "      - name: Web\n        description: The web application.\n",
+        "      - name: Web\n        description: The web application.\n"
+        "      - name: Login path\n        description: Signing in and out.\n",
+    )
+    plan = run("apply", "--dry-run", write(tmp_path, text))
+    assert plan.splitlines()[:-1] == [
+        '~ component "Example app/Web": position 1 -> 0',
+        '~ component "Example app/Login path": position 0 -> 1',
+        '~ probe "Sign in and out": config.steps[2].url '
+        '"https://example.com/app" -> "https://example.com/home"',
+    ]
+
+
+def test_it_round_trips_an_export_on_the_same_database(tmp_path: Path) -> None:
+    run("apply", str(EXAMPLE))
+    make_component(name="Status of the office coffee machine", showcase=False)
+    exported = write(tmp_path, run("export"))
+    before = stamps()
+    assert run("apply", exported) == "No changes.\n"
+    assert run("apply", "--prune", exported) == "No changes.\n"
+    assert stamps() == before
+
+
+def test_it_round_trips_an_export_into_an_empty_database(tmp_path: Path) -> None:
+    run("apply", str(EXAMPLE))
+    first = run("export")
+    assert "operational" not in first  # statuses are live state
+    wipe()
+    run("apply", write(tmp_path, first))
+    assert run("export") == first
+    output_file = tmp_path / "again.yaml"
+    run("export", "--output", str(output_file))
+    assert output_file.read_text() == first
+
+
+def test_it_leaves_out_defaults_when_exporting() -> None:
+    run("apply", str(EXAMPLE))
+    exported = run("export")
+    assert "showcase" not in exported  # every component is at the default
+    assert "interval_seconds: 60" not in exported
+    assert "follow_redirects" not in exported
+    assert "url: https://example.com/\n" in exported
+    assert "component: Example app/Web\n" in exported  # a journey step, by name
+
+
+def test_it_deletes_what_the_file_does_not_name_only_with_prune(
+    tmp_path: Path,
+) -> None:
+    run("apply", str(EXAMPLE))
+    extra = make_component(name="Legacy")
+    Probe.objects.filter(name="API health").update(name="Old API check")
+    small = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Example app
+            components:
+              - name: Web
+        probes:
+          - name: Web home
+            kind: http
+            component: Web
+            interval_seconds: 30
+            config: {url: "https://example.com/", body_contains: Example,
+                     degraded_after_ms: 1500}
+        """,
+    )
+    kept = run("apply", "--dry-run", small)
+    assert "- " not in kept
+    plan = run("apply", "--dry-run", "--prune", small).splitlines()
+    assert '- template "API degraded"' in plan
+    assert '- probe "Old API check"' in plan
+    assert '- component "Legacy"' in plan
+    assert plan.index('- component "Example app/API"') < plan.index(
+        '- component "Documentation"'
+    )
+    run("apply", "--prune", small)
+    extra.refresh_from_db()
+    assert extra.is_deleted
+    assert list(Component.objects.live().values_list("name", flat=True)) == [
+        "Example app",
+        "Web",
+    ]
+    assert list(Probe.objects.values_list("name", flat=True)) == ["Web home"]
+    assert run("apply", "--prune", small) == "No changes.\n"
+
+
+def test_it_prints_a_new_heartbeat_token_once(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Nightly backup
+        probes:
+          - name: Backup ran
+            kind: heartbeat
+            component: Nightly backup
+            config: {period_seconds: 86400, grace_seconds: 3600}
+        """,
+    )
+    assert "pings" not in run("apply", "--dry-run", config)
+    output = run("apply", config)
+    assert 'heartbeat probe "Backup ran" pings /heartbeat/' in output
+    probe = Probe.objects.get(name="Backup ran")
+    assert probe.kind == ProbeKindName.HEARTBEAT and probe.heartbeat_token_hash
+    assert run("apply", config) == "No changes.\n"
+    assert "token" not in run("export").lower()
+
+
+def test_it_reports_a_yaml_syntax_error_with_its_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Web
+            description: a: b
+        """,
+    )
+    message = refused(config)
+    assert message.startswith(f"{config}:4: not valid YAML: mapping values")
+    assert "Nothing was written." in message
+
+
+def test_it_reports_a_key_given_twice_with_its_line(tmp_path: Path) -> None:
+    config = write(tmp_path, "version: 1\ncomponents:\n  - name: Web\n    name: API\n")
+    message = refused(config)
+    assert f"{config}:4: components[0].name: appears twice" in message
+
+
+def test_it_reports_an_unknown_key_with_its_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Web
+            colour: blue
+        """,
+    )
+    message = refused(config)
+    assert f"{config}:4: components[0].colour: is not a known field" in message
+
+
+def test_it_reports_a_wrong_type_with_its_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Web
+        probes:
+          - name: Web home
+            kind: http
+            component: Web
+            interval_seconds: often
+            config: {url: "https://example.com/"}
+        """,
+    )
+    message = refused(config)
+    assert f"{config}:8: probes[0].interval_seconds: must be a whole number" in message
+
+
+def test_it_reports_an_unknown_component_with_its_line(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Web
+        templates:
+          - name: Down
+            title: Web is down
+            components: [Web, Mobile]
+          - name: Everything
+            title: All is down
+            components: [Product]
+          - name: Which
+            title: Which one
+            components: [Login]
+        """,
+    )
+    for name in ("Product", "Mobile app"):
+        make_component(name="Login", group=make_component(name=name, is_group=True))
+    message = refused(config)
+    assert f"{config}:7: templates[0].components[1]: no component 'Mobile'" in message
+    assert f"{config}:10: templates[1].components[0]: 'Product' is a group" in message
+    assert (
+        f"{config}:13: templates[2].components[0]: 'Login' names several components: "
+        "write one of Mobile app/Login, Product/Login"
+    ) in message
+
+
+def test_it_reports_a_duplicate_name_with_both_lines(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        components:
+          - name: Web
+          - name: API
+          - name: Web
+        """,
+    )
+    message = refused(config)
+    assert f"{config}:5: components[2].name: 'Web' is already used at line 3" in message
+
+
+def test_it_reports_a_bad_probe_config_and_writes_nothing(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        page: {name: Not applied}
+        components:
+          - name: Web
+        probes:
+          - name: Web home
+            kind: http
+            component: Web
+            config:
+              method: GET
+        """,
+    )
+    message = refused(config)
+    assert f"{config}:9: probes[0].config.url: is required" in message
+    assert not Component.objects.exists()
+    assert not Page.objects.exists()
+
+
+def test_it_reports_every_refusal_of_the_services_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    run("apply", str(EXAMPLE))
+    before = stamps()
+    text = EXAMPLE.read_text().replace(
+        "    down_status: partial_outage\n",
+        "    down_status: partial_outage\n    regions: [mars]\n",
+    )
+    text = text.replace("name: Example Status", "name: Renamed")
+    message = refused(write(tmp_path, text))
+    line = text.splitlines().index("    regions: [mars]") + 1
+    assert f':{line}: probes[2].regions: probe "API health": No workers serve mars' in (
+        message
+    )
+    assert Page.get().name == "Example Status"
+    assert stamps() == before
+
+
+def test_it_refuses_a_file_without_its_version(tmp_path: Path) -> None:
+    message = refused(write(tmp_path, "components: []\n"))
+    assert "version: must be 1" in message
+
+
+def test_it_keeps_components_the_file_does_not_name_after_its_own() -> None:
+    make_component(name="Early", position=0)
+    output = run("apply", str(EXAMPLE))
+    assert '~ component "Early": position 0 -> 2' in output
+    names = Component.objects.live().filter(group=None)
+    assert [c.name for c in names] == ["Example app", "Documentation", "Early"]
+    assert run("apply", str(EXAMPLE)) == "No changes.\n"
+
+
+def test_it_refuses_names_the_database_holds_twice(tmp_path: Path) -> None:
+    make_component(name="Web")
+    make_component(name="Web")
+    config = write(tmp_path, "version: 1\ncomponents:\n  - name: Web\n")
+    assert f"{config}:3: components[0].name: 2 components in the database" in (
+        refused(config)
+    )
+    with pytest.raises(CommandError, match="2 components are named 'Web'"):
+        run("export")
+
+
+def test_it_applies_the_readme_example(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Configuration as code", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    output = run("apply", write(tmp_path, example))
+    assert "Applied: 6 created, 1 changed, 0 deleted." in output
+    assert Probe.objects.get(name="API health").component.name == "API"
