@@ -421,6 +421,7 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.IncidentStatus",
         "UpdateStatusEnum": "incidents.models.UPDATE_STATUS_CHOICES",
         "ImpactEnum": "incidents.models.Impact",
+        "ChannelEnum": "notifications.models.Channel",
     },
 }
 

@@ -18,12 +18,13 @@ MAX_PER_PAGE = 1000
 
 
 def _positive(request: Request, name: str, default: int, highest: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    given = request.query_params.getlist(name)
+    if not given:
         return default
     try:
+        (raw,) = given
         value = int(raw)
-    except ValueError:
+    except ValueError:  # not a number, or the parameter given more than once
         value = 0
     if not 1 <= value <= highest:
         raise ValidationError({name: [f"Expected a whole number from 1 to {highest}."]})

@@ -62,6 +62,9 @@ def test_it_publishes_an_openapi_3_schema_of_every_resource() -> None:
         "component-groups",
         "incidents",
         "incident_templates",
+        "subscribers",
+        "deliveries",
+        "probes",
     ):
         assert f"/api/v1/pages/{{page_id}}/{resource}" in paths, resource
     assert "apiToken" in schema["components"]["securitySchemes"]
@@ -101,3 +104,31 @@ def test_it_answers_nul_characters_with_4xx_not_a_server_error() -> None:
         v1("components"), {"component": {"name": "a\x00b"}}, format="json"
     )
     assert response.status_code == 400
+
+
+COLLECTIONS = [
+    "components",
+    "component-groups",
+    "incidents",
+    "incident_templates",
+    "subscribers",
+    "deliveries",
+    "probes",
+]
+CREATABLE = [c for c in COLLECTIONS if c != "deliveries"]
+
+
+@pytest.mark.parametrize("collection", COLLECTIONS)
+def test_it_lets_every_scope_read_every_collection(collection: str) -> None:
+    for scope in ("read", "write"):
+        response = api_client(scope).get(v1(collection))
+        assert response.status_code == 200, (scope, response.content)
+        assert isinstance(body(response), list)
+
+
+@pytest.mark.parametrize("collection", CREATABLE)
+def test_it_refuses_every_write_to_read_scope(collection: str) -> None:
+    make_component(name="API")
+    reader = api_client("read")
+    assert reader.post(v1(collection), {"name": "x"}, format="json").status_code == 403
+    assert APIClient().post(v1(collection), {}, format="json").status_code == 401
