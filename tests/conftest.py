@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from incidents import services
+from incidents import events, services
 from incidents.models import Component, Incident, Page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,15 @@ def isolated_snapshot(settings: Any, tmp_path: Path) -> Iterator[Any]:
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+@pytest.fixture
+def heard() -> Iterator[list[events.Change]]:
+    """Every change the services announce during the test, in order."""
+    changes: list[events.Change] = []
+    events.listen(changes.append)
+    yield changes
+    events._listeners.remove(changes.append)
 
 
 def make_page(**overrides: Any) -> Page:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -21,14 +20,6 @@ from tests.api_helpers import api_client, body, v1
 from tests.conftest import make_component, make_incident, make_maintenance
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def heard() -> Iterator[list[events.Change]]:
-    changes: list[events.Change] = []
-    events.listen(changes.append)
-    yield changes
-    events._listeners.remove(changes.append)
 
 
 def loud(changes: list[events.Change]) -> list[str]:

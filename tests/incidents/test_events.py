@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,14 +13,6 @@ from incidents.models import Page
 from tests.conftest import make_component, make_incident, make_maintenance
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def heard() -> Iterator[list[events.Change]]:
-    changes: list[events.Change] = []
-    events.listen(changes.append)
-    yield changes
-    events._listeners.remove(changes.append)
 
 
 def kinds(changes: list[events.Change]) -> list[str]:
