@@ -114,7 +114,8 @@ def _fail(
     total: int,
 ) -> None:
     headline = f"{component.name} {STATE_WORDS[status]}"
-    body = f"Our probes found {headline}.{_confirmation(confirmed, total)}"
+    # "Monitoring": probes, and alerts from Alertmanager and others, end up here.
+    body = f"Our monitoring found {headline}.{_confirmation(confirmed, total)}"
     if incident is None:
         # One automatic incident at a time: failures arriving together from several
         # workers take turns here, and the later ones join the first one's incident.

@@ -55,6 +55,8 @@ def test_it_opens_and_resolves_an_automatic_incident_from_alertmanager(
     assert incident.name == "Login/logout path down"
     assert incident.status == IncidentStatus.INVESTIGATING
     assert list(incident.components.all()) == [login]
+    first = incident.updates.get()
+    assert first.body.startswith("Our monitoring found Login/logout path down.")
     result = ProbeResult.objects.filter(probe=login_alerts).first()
     assert result is not None
     assert result.error.startswith("LoginDown: Sign-in fails for")
