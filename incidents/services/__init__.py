@@ -22,7 +22,11 @@ from .incidents import (
     incident_publish_postmortem,
     incident_update_edit,
 )
-from .maintenance import maintenance_advance, maintenance_schedule
+from .maintenance import (
+    maintenance_advance,
+    maintenance_reschedule,
+    maintenance_schedule,
+)
 from .page import page_update
 from .templates import template_create, template_delete, template_update
 
@@ -41,6 +45,7 @@ __all__ = [
     "incident_publish_postmortem",
     "incident_update_edit",
     "maintenance_advance",
+    "maintenance_reschedule",
     "maintenance_schedule",
     "page_update",
     "template_create",

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import events
 from incidents.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     Component,
@@ -73,6 +74,48 @@ def maintenance_schedule(
         actor=actor,
     )
     maintenance.refresh_from_db()
+    return maintenance
+
+
+@transaction.atomic
+def maintenance_reschedule(
+    *,
+    maintenance: Incident,
+    scheduled_for: dt.datetime | None = None,
+    scheduled_until: dt.datetime | None = None,
+    auto_start: bool | None = None,
+    auto_complete: bool | None = None,
+) -> Incident:
+    """Move a maintenance that has not started, or change whether it starts and
+    completes by itself. Subscribers are not told; the page shows the new window."""
+    maintenance = Incident.objects.select_for_update().get(pk=maintenance.pk)
+    if not maintenance.is_maintenance:
+        raise ValidationError(
+            {"scheduled_for": "Only a scheduled maintenance has a schedule."}
+        )
+    moving = scheduled_for is not None or scheduled_until is not None
+    if moving and maintenance.status != MaintenanceStatus.SCHEDULED:
+        raise ValidationError(
+            {
+                "scheduled_for": f"The maintenance is {maintenance.status}: only one "
+                "that has not started can be moved."
+            }
+        )
+    maintenance.scheduled_for = scheduled_for or maintenance.scheduled_for
+    maintenance.scheduled_until = scheduled_until or maintenance.scheduled_until
+    assert maintenance.scheduled_for and maintenance.scheduled_until
+    if maintenance.scheduled_until <= maintenance.scheduled_for:
+        raise ValidationError(
+            {"scheduled_until": "The maintenance must end after it starts."}
+        )
+    if moving:
+        maintenance.started_at = maintenance.scheduled_for
+    if auto_start is not None:
+        maintenance.auto_start = auto_start
+    if auto_complete is not None:
+        maintenance.auto_complete = auto_complete
+    maintenance.save()
+    events.announce_quietly()
     return maintenance
 
 

@@ -319,3 +319,55 @@ def test_it_lists_incidents_in_a_constant_number_of_queries() -> None:
             format="json",
         )
     assert queries() == few
+
+
+def test_it_moves_a_maintenance_that_has_not_started() -> None:
+    maintenance = make_maintenance(name="Upgrade")
+    api = api_client()
+    path = v1(f"incidents/{maintenance.public_id}")
+    start = timezone.now() + dt.timedelta(days=3)
+    response = api.patch(
+        path,
+        {
+            "incident": {
+                "scheduled_for": start.isoformat(),
+                "scheduled_until": (start + dt.timedelta(hours=1)).isoformat(),
+                "scheduled_auto_completed": False,
+            }
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_for == start
+    assert maintenance.auto_complete is False
+    assert maintenance.updates.count() == 1  # moved quietly, no new update
+    backwards = api.patch(
+        path,
+        {"incident": {"scheduled_until": (start - dt.timedelta(hours=1)).isoformat()}},
+        format="json",
+    )
+    assert backwards.status_code == 400
+    assert "incident.scheduled_until" in body(backwards)["errors"]
+    api.patch(path, {"incident": {"status": "in_progress"}}, format="json")
+    late = api.patch(
+        path, {"incident": {"scheduled_for": start.isoformat()}}, format="json"
+    )
+    assert late.status_code == 400
+    assert "only one that has not started" in body(late)["error"]
+
+
+def test_it_refuses_fields_a_change_cannot_use_rather_than_ignoring_them() -> None:
+    incident = make_incident()
+    api = api_client()
+    path = v1(f"incidents/{incident.public_id}")
+    for fields, field in (
+        ({"scheduled_for": timezone.now().isoformat()}, "incident.scheduled_for"),
+        ({"template_id": "abc"}, "incident.template_id"),
+        ({"display_at": timezone.now().isoformat()}, "incident.display_at"),
+        ({"deliver_notifications": False}, "incident.deliver_notifications"),
+    ):
+        response = api.patch(path, {"incident": fields}, format="json")
+        assert response.status_code == 400, fields
+        assert field in body(response)["errors"], fields
+    assert incident.updates.count() == 1

@@ -52,6 +52,35 @@ LISTS = {
 }
 
 
+# The API's names for a maintenance's schedule, and the service's.
+SCHEDULE = {
+    "scheduled_for": "scheduled_for",
+    "scheduled_until": "scheduled_until",
+    "scheduled_auto_in_progress": "auto_start",
+    "scheduled_auto_completed": "auto_complete",
+}
+POSTING = ("status", "body", "components", "component_ids")
+
+
+def _refuse_unchangeable(fields: dict[str, Any]) -> None:
+    """Fields a change cannot use are refused, not ignored: a client that sends
+    them expects something to happen."""
+    if "template_id" in fields:
+        raise ValidationError(
+            {"incident.template_id": ["A template applies when creating an incident."]}
+        )
+    for name in ("display_at", "deliver_notifications"):
+        if name in fields and not any(key in fields for key in POSTING):
+            raise ValidationError(
+                {
+                    f"incident.{name}": [
+                        "This describes a new update: send it with status, body or "
+                        "components."
+                    ]
+                }
+            )
+
+
 @extend_schema(tags=["incidents"])
 class IncidentViewSet(ResourceViewSet):
     """Incidents and scheduled maintenances. Changing ``status``, ``body`` or
@@ -140,6 +169,7 @@ class IncidentViewSet(ResourceViewSet):
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:
         incident = self.get_object()
         fields = self.read_body(s.IncidentInput, partial=True)
+        _refuse_unchangeable(fields)
         statuses = self._component_statuses(fields)
         with refusals("incident", RENAMED):
             if "impact_override" in fields:
@@ -147,6 +177,9 @@ class IncidentViewSet(ResourceViewSet):
             edits = {k: fields[k] for k in ("name", "impact_override") if k in fields}
             if edits:
                 services.incident_edit(incident=incident, **edits)
+            schedule = {SCHEDULE[k]: fields[k] for k in SCHEDULE if k in fields}
+            if schedule:
+                services.maintenance_reschedule(maintenance=incident, **schedule)
             if statuses or "status" in fields or "body" in fields:
                 services.incident_post_update(
                     incident=incident,
