@@ -52,7 +52,7 @@ class SubscriberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subscriber
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "mode",
             "email",
@@ -83,6 +83,20 @@ class SubscriberSerializer(serializers.ModelSerializer):
 
     def get_components(self, subscriber: Subscriber) -> list[str]:
         return [component.public_id for component in subscriber.components.all()]
+
+
+class CreatedSubscriberSerializer(SubscriberSerializer):
+    """The answer to a subscription: the only one with a webhook's signing secret."""
+
+    signing_secret = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="A webhook's signing secret (null for email), shown this once.",
+    )
+
+    class Meta(SubscriberSerializer.Meta):
+        fields = (*SubscriberSerializer.Meta.fields, "signing_secret")
+        read_only_fields = fields
 
 
 class SubscriberInput(serializers.Serializer):

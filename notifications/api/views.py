@@ -124,13 +124,17 @@ class SubscriberViewSet(ListingViewSet):
     def count(self, request: Request, page_id: str) -> Response:
         return Response({"count": self.matching().count()})
 
-    @extend_schema(request=envelope("subscriber", s.SubscriberInput))
+    @extend_schema(
+        request=envelope("subscriber", s.SubscriberInput),
+        responses={201: s.CreatedSubscriberSerializer},
+    )
     def create(self, request: Request, page_id: str) -> Response:
+        """Subscribe an address. A webhook's signing secret is in this answer only:
+        keep it to check the signatures; it is never shown again."""
         fields = self.read_body(s.SubscriberInput)
         components = components_named(fields.get("component_ids") or [])
         with refusals("subscriber", RENAMED):
-            # The signing secret is not answered: no body carries it.
-            subscriber, _secret = services.subscriber_subscribe(
+            subscriber, secret = services.subscriber_subscribe(
                 channel=fields["mode"],
                 email=fields.get("email", ""),
                 url=fields.get("endpoint", ""),
@@ -139,7 +143,9 @@ class SubscriberViewSet(ListingViewSet):
                 client_ip=request.META.get("REMOTE_ADDR"),
                 skip_confirmation=fields["skip_confirmation_notification"],
             )
-        return self.respond(self.get_queryset().get(pk=subscriber.pk), 201)
+        created = self.get_queryset().get(pk=subscriber.pk)
+        body = {**self.get_serializer(created).data, "signing_secret": secret}
+        return Response(body, status=201)
 
     @extend_schema(request=envelope("subscriber", s.SubscriberChangeInput))
     def partial_update(self, request: Request, page_id: str, pk: str) -> Response:

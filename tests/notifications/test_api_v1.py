@@ -226,7 +226,7 @@ def test_it_skips_the_confirmation_mail_when_asked(
     assert smtp_server.received == []
 
 
-def test_it_creates_a_webhook_subscriber_from_a_flat_body_without_its_secret() -> None:
+def test_it_creates_a_webhook_subscriber_answering_its_secret_once() -> None:
     response = post(
         api_client(),
         "subscribers",
@@ -240,7 +240,10 @@ def test_it_creates_a_webhook_subscriber_from_a_flat_body_without_its_secret() -
     assert created["state"] == "active"
     stored = Subscriber.objects.get()
     assert stored.signing_secret.startswith("whsec_")
-    assert stored.signing_secret.encode() not in response.content
+    assert created["signing_secret"] == stored.signing_secret
+    again = api_client().get(v1(f"subscribers/{created['id']}"))
+    assert stored.signing_secret.encode() not in again.content
+    assert "signing_secret" not in body(again)
 
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9/", "http://10.0.0.1/"])
