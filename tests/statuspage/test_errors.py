@@ -133,7 +133,7 @@ def test_it_answers_503_to_a_sign_up_while_redis_is_out(
     assert "Redis" in body
 
 
-def test_it_keeps_the_500_page_for_other_errors(client: Client) -> None:
+def test_it_answers_other_errors_with_a_plain_500(client: Client) -> None:
     with mock.patch(
         "incidents.api.views.PublicState.load", side_effect=RuntimeError("a bug")
     ):
@@ -141,8 +141,16 @@ def test_it_keeps_the_500_page_for_other_errors(client: Client) -> None:
 
     body = response.content.decode()
     assert response.status_code == 500
-    assert "Something went wrong" in body
+    assert response.json() == {"error": "Internal server error."}
     assert "a bug" not in body and "Traceback" not in body
+
+    request = RequestFactory().get("/history/")
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        page = errors.server_error(request)
+    assert page.status_code == 500
+    assert "Something went wrong" in page.content.decode()
 
 
 def test_it_answers_without_a_query_a_session_or_a_user(
