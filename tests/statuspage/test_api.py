@@ -132,3 +132,12 @@ def test_it_refuses_every_write_to_read_scope(collection: str) -> None:
     reader = api_client("read")
     assert reader.post(v1(collection), {"name": "x"}, format="json").status_code == 403
     assert APIClient().post(v1(collection), {}, format="json").status_code == 401
+
+
+def test_it_answers_unknown_api_addresses_in_json(client: Any) -> None:
+    response = client.get("/api/v1/no/such/thing")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not found."}
+    page = client.get("/no/such/page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
