@@ -18,11 +18,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incidents.api.v1.views import ResourceViewSet
 from incidents.models import Component
 from notifications import subscribers as services
 from notifications.models import Channel, Delivery, Scope, Subscriber
-from statuspage.api.base import by_public_id, conflicts, envelope, refusals
+from statuspage.api.base import (
+    ResourceViewSet,
+    by_public_id,
+    conflicts,
+    envelope,
+    refusals,
+)
 
 from . import serializers as s
 

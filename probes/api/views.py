@@ -23,11 +23,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incidents.api.v1.views import ResourceViewSet
 from probes import services
 from probes.kinds.base import Outcome
 from probes.models import Probe, ProbeKindName, ProbeResult, RegionState
-from statuspage.api.base import envelope, refusals
+from statuspage.api.base import ResourceViewSet, envelope, refusals
 
 from . import serializers as s
 

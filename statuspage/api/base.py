@@ -9,9 +9,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from incidents.models import Page
@@ -76,6 +77,30 @@ class PageScopedViewSet(GenericViewSet):
                 {self.body_key: ["Send at least one field to change."]}
             )
         return fields
+
+
+class ResourceViewSet(PageScopedViewSet):
+    # A page resource with the usual list and retrieve, and the context every body
+    # needs: the page's id and address.
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        page = Page.get()
+        return {
+            **super().get_serializer_context(),
+            "page_id": page.public_id,
+            "page_url": page.url or self.request.build_absolute_uri("/"),
+        }
+
+    def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=code)
+
+    def list(self, request: Request, **kwargs: Any) -> Response:
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data)
+
+    def retrieve(self, request: Request, **kwargs: Any) -> Response:
+        return self.respond(self.get_object())
 
 
 @contextmanager

@@ -30,11 +30,10 @@ from incidents.models import (
     MaintenanceStatus,
     StatusSource,
 )
-from statuspage.api.base import by_public_id, envelope, refusals
+from statuspage.api.base import ResourceViewSet, by_public_id, envelope, refusals
 from statuspage.api.pagination import PagePagination
 
 from . import serializers as s
-from .views import ResourceViewSet
 
 RENAMED = {"group": "group_id"}
 SEARCH = OpenApiParameter(

@@ -18,6 +18,7 @@ from incidents import services
 from incidents.models import Component, IncidentTemplate, Page, StatusSource
 from statuspage.api.base import (
     PageScopedViewSet,
+    ResourceViewSet,
     by_public_id,
     conflicts,
     envelope,
@@ -36,29 +37,6 @@ COMPONENT_FIELDS = (
     "start_date",
 )
 RENAMED = {"group": "group_id", "description": "page_description"}
-
-
-class ResourceViewSet(PageScopedViewSet):
-    # Context every body needs: the page's id and address.
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        page = Page.get()
-        return {
-            **super().get_serializer_context(),
-            "page_id": page.public_id,
-            "page_url": page.url or self.request.build_absolute_uri("/"),
-        }
-
-    def respond(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(instance).data, status=code)
-
-    def list(self, request: Request, **kwargs: Any) -> Response:
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        data = self.get_serializer(rows, many=True).data
-        return self.get_paginated_response(data)
-
-    def retrieve(self, request: Request, **kwargs: Any) -> Response:
-        return self.respond(self.get_object())
 
 
 @extend_schema(tags=["pages"])
