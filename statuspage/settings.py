@@ -422,6 +422,7 @@ SPECTACULAR_SETTINGS = {
         "UpdateStatusEnum": "incidents.models.UPDATE_STATUS_CHOICES",
         "ImpactEnum": "incidents.models.Impact",
         "ChannelEnum": "notifications.models.Channel",
+        "SubscriberStateEnum": "notifications.models.SubscriberState",
     },
 }
 
