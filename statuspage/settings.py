@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "incidents.snapshot.serve.SnapshotMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Statuspage's old clients add .json to management API paths.
+    "statuspage.api.compat.JsonSuffixMiddleware",
     # The console answers 503 up front while PostgreSQL or Redis is out.
     "statuspage.middleware.ConsoleServersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -395,7 +397,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "statuspage.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "statuspage.api.compat.BracketFormParser",
+    ],
     "UNAUTHENTICATED_USER": None,
 }
 # Requests per token per minute on the management API (Statuspage allows 60).
@@ -407,6 +412,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Form-encoded bodies are accepted for old scripts, but JSON is the API.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

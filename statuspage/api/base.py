@@ -17,6 +17,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from incidents.models import Page
 
+from .compat import FormBody
 from .errors import Conflict
 
 _envelopes: dict[tuple[str, type, bool], type[serializers.Serializer]] = {}
@@ -68,7 +69,9 @@ class PageScopedViewSet(GenericViewSet):
         if self.body_key not in data:
             data = {self.body_key: data}
         checked = envelope(self.body_key, inner, partial=partial)(
-            data=data, partial=partial
+            data=data,
+            partial=partial,
+            context={"form": isinstance(self.request.data, FormBody)},
         )
         checked.is_valid(raise_exception=True)
         fields = dict(checked.validated_data.get(self.body_key) or {})

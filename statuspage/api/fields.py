@@ -2,7 +2,9 @@
 
 DRF's fields coerce what a form would send: ``0`` becomes ``false``, ``12`` becomes
 ``"12"``, ``"3"`` becomes ``3``. A JSON API that quietly guesses hides client bugs,
-so these refuse anything but the declared type, with a 400 naming the field.
+so these refuse anything but the declared type, with a 400 naming the field. A
+form-encoded body (``statuspage.api.compat``) has only strings, and is read as DRF
+reads forms.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+
+
+def from_form(field: serializers.Field) -> bool:
+    return bool(field.context.get("form"))
 
 
 class _StrictString:
@@ -31,6 +37,8 @@ class Flag(serializers.BooleanField):
     default_error_messages = {"invalid": "Expected true or false."}
 
     def to_internal_value(self, data: Any) -> bool:
+        if from_form(self):
+            return bool(super().to_internal_value(data))
         if not isinstance(data, bool):
             self.fail("invalid")
         return data
@@ -40,7 +48,8 @@ class Number(serializers.IntegerField):
     default_error_messages = {"invalid": "Expected a whole number."}
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
+        strict = not from_form(self)
+        if strict and (isinstance(data, bool) or not isinstance(data, int)):
             self.fail("invalid")
         return int(super().to_internal_value(data))
 
@@ -57,6 +66,8 @@ class PublicIdOf(serializers.SlugRelatedField):
         super().__init__(slug_field="public_id", **kwargs)
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "" and from_form(self):
+            data = None  # a form cannot send null: an empty value clears
         if data == "" or not (
             data is serializers.empty or data is None or isinstance(data, str)
         ):
