@@ -47,6 +47,8 @@ class PageScopedViewSet(GenericViewSet):
     lookup_url_kwarg = "pk"
     lookup_value_regex = "[^/]+"
     body_key = ""
+    # Fields Statuspage's clients send next to the envelope rather than in it.
+    beside_envelope: tuple[str, ...] = ()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -68,6 +70,9 @@ class PageScopedViewSet(GenericViewSet):
             raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
         if self.body_key not in data:
             data = {self.body_key: data}
+        elif self.beside_envelope and isinstance(data[self.body_key], dict):
+            beside = {k: data[k] for k in self.beside_envelope if k in data}
+            data = {self.body_key: {**beside, **data[self.body_key]}}
         checked = envelope(self.body_key, inner, partial=partial)(
             data=data,
             partial=partial,

@@ -94,3 +94,17 @@ def test_it_keeps_json_strict_about_types() -> None:
     )
     assert response.status_code == 400
     assert "component.showcase" in body(response)["errors"]
+
+
+def test_it_takes_a_group_description_beside_the_envelope() -> None:
+    login = make_component(name="Login")
+    response = api_client().post(
+        v1("component-groups"),
+        {
+            "description": "Everything Acme",
+            "component_group": {"name": "Acme", "components": [login.public_id]},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert body(response)["description"] == "Everything Acme"

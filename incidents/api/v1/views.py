@@ -143,6 +143,7 @@ class GroupViewSet(ResourceViewSet):
 
     serializer_class = s.GroupSerializer
     body_key = "component_group"
+    beside_envelope = ("description",)  # as in Statuspage's own API
 
     def get_queryset(self) -> QuerySet[Component]:
         children = Prefetch(
