@@ -84,5 +84,13 @@ bench-public: $(BIN)/.bench
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 	$(BIN)/python bench/public_read.py $(BENCH_ARGS)
 
+# Management API, /metrics and Alertmanager webhook figures on a large install's data
+# (not a test either; about 3 minutes, or 1 with --quick):
+#   make bench-api BENCH_ARGS="--quick"
+.PHONY: bench-api
+bench-api: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/api_integrations.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var
