@@ -3,6 +3,11 @@
 Staff stay in charge: a pinned component is left alone, an incident staff took over
 gets no automatic updates, a held incident is not resolved, and components under
 scheduled maintenance neither change nor open incidents.
+
+Subscribers are told when an automatic incident opens and each time its status
+changes. Components joining or recovering in between are posted on the page at
+once but told at most once per ``AUTOMATIC_NOTIFY_INTERVAL_SECONDS``: a storm of
+alerts over a hundred components is one message, not a hundred.
 """
 
 from __future__ import annotations
@@ -130,15 +135,31 @@ def _fail(
             source=StatusSource.PROBE,
         )
         return
+    new_status = (
+        IncidentStatus.INVESTIGATING
+        if incident.status == IncidentStatus.MONITORING
+        else incident.status
+    )
     services.incident_post_update(
         incident=incident,
-        status=IncidentStatus.INVESTIGATING
-        if incident.status == IncidentStatus.MONITORING
-        else incident.status,
+        status=new_status,
         body=body,
         component_statuses={component: status},
+        deliver_notifications=_worth_telling(incident, new_status),
         source=StatusSource.PROBE,
     )
+
+
+def _worth_telling(incident: Incident, new_status: str) -> bool:
+    """Tell subscribers of a change of the incident's status, and otherwise of at
+    most one update per interval (the page shows every update at once)."""
+    if new_status != incident.status:
+        return True
+    interval = dt.timedelta(seconds=settings.AUTOMATIC_NOTIFY_INTERVAL_SECONDS)
+    told = incident.updates.filter(
+        deliver_notifications=True, created_at__gt=timezone.now() - interval
+    )
+    return not told.exists()
 
 
 def _recover(component: Component, incident: Incident | None) -> None:
@@ -147,12 +168,14 @@ def _recover(component: Component, incident: Incident | None) -> None:
         return
     others = incident.components.live().exclude(pk=component.pk)
     all_recovered = not others.exclude(status=ComponentStatus.OPERATIONAL).exists()
+    new_status = IncidentStatus.MONITORING if all_recovered else incident.status
     services.incident_post_update(
         incident=incident,
-        status=IncidentStatus.MONITORING if all_recovered else incident.status,
+        status=new_status,
         body=f"{component.name} has recovered."
         + (" We are monitoring the result." if all_recovered else ""),
         component_statuses={component: ComponentStatus.OPERATIONAL},
+        deliver_notifications=_worth_telling(incident, new_status),
         source=StatusSource.PROBE,
     )
 

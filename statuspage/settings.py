@@ -335,6 +335,9 @@ PROBE_SECRETS = {
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
+# An automatic incident tells subscribers of components joining or recovering at
+# most once per this many seconds (status changes always); 0 tells every update.
+AUTOMATIC_NOTIFY_INTERVAL_SECONDS = env_int("AUTOMATIC_NOTIFY_INTERVAL_SECONDS", 300)
 # Raw probe results are kept this many days, then pruned once rolled up (the uptime
 # record keeps their days and hours). A week of a 60 s probe is about 1.9 MB; a
 # year of its rollups about 2.6 MB (bench/uptime_history.py).

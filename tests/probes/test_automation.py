@@ -474,3 +474,47 @@ def test_it_resolves_once_when_two_beats_run_together(
         assert sorted(len(resolved) for resolved in results) == [0, 1]
     resolutions = IncidentUpdate.objects.filter(status="resolved")
     assert resolutions.count() == Incident.objects.count() == 3
+
+
+def told(incident: Incident) -> list[bool]:
+    """Whether each update, oldest first, was delivered to subscribers."""
+    return [update.deliver_notifications for update in updates(incident)]
+
+
+def test_it_tells_subscribers_of_a_storm_once_and_of_each_status_change(
+    settings: Any, login: Component, api: Component, heard: list[Any]
+) -> None:
+    settings.AUTOMATIC_NOTIFY_INTERVAL_SECONDS = 300
+    web = make_component(name="Web")
+    probes = [make_probe(component) for component in (login, api, web)]
+    with time_machine.travel(timezone.now(), tick=True) as clock:
+        for probe in probes:
+            fail(probe, "eu", "us")
+        incident = automatic()
+        assert len(updates(incident)) == 3  # every component is on the page at once
+        assert told(incident) == [True, False, False]  # opened, then two joins
+        changed = [c for c in heard if c.kind == "component.updated" and c.notify]
+        assert len(changed) == 3  # webhooks still hear of every component
+
+        for probe in probes[:2]:
+            recover(probe, "eu", "us")
+        assert told(incident)[3:] == [False, False]
+        clock.shift(dt.timedelta(seconds=301))
+        recover(probes[2], "eu", "us")  # the last: monitoring, a change of status
+        assert automatic().status == IncidentStatus.MONITORING
+        assert told(incident)[5:] == [True]
+
+        fail(probes[0], "eu", "us")  # a relapse: back to investigating
+        assert told(incident)[6:] == [True]
+        clock.shift(dt.timedelta(seconds=301))
+        fail(probes[1], "eu", "us")  # joins after the interval: told again
+        assert told(incident)[7:] == [True]
+
+
+def test_it_tells_every_update_when_the_interval_is_zero(
+    settings: Any, login: Component, api: Component
+) -> None:
+    settings.AUTOMATIC_NOTIFY_INTERVAL_SECONDS = 0
+    fail(make_probe(login), "eu", "us")
+    fail(make_probe(api), "eu", "us")
+    assert told(automatic()) == [True, True]
