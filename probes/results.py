@@ -36,9 +36,10 @@ def _step_components(runs: Iterable[Run]) -> dict[str, Component]:
     return {c.public_id: c for c in Component.objects.filter(public_id__in=wanted)}
 
 
-def results_record(*, region: str, runs: list[Run]) -> None:
+def results_record(*, region: str, runs: list[Run], decide: bool = True) -> set[int]:
     """Store each step's result, count it into its region's streaks, and re-decide
-    the components whose regional state changed."""
+    the components whose regional state changed (returned). ``decide=False`` leaves
+    the deciding to the caller, who records several regions first."""
     named = _step_components(runs)
     steps = [
         (run, step, named.get(step.component or "", run.probe.component))
@@ -63,8 +64,10 @@ def results_record(*, region: str, runs: list[Run]) -> None:
         ]
     )
     changed = _streaks_record(region, steps)
-    for component_id in sorted(changed):
-        component_decide(component_id=component_id)
+    if decide:
+        for component_id in sorted(changed):
+            component_decide(component_id=component_id)
+    return set(changed)
 
 
 @transaction.atomic

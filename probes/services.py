@@ -279,5 +279,10 @@ def _alert_result_record(probe: Probe) -> None:
     run = results.Run(
         probe=probe, slot=now, started_at=now, outcome=ProbeOutcome(steps=[step])
     )
+    # Every region first, then one decision: deciding after each region would
+    # change the component at the quorum-th and decide twice more for nothing.
+    changed: set[int] = set()
     for region in probe.regions:
-        results.results_record(region=region, runs=[run])
+        changed |= results.results_record(region=region, runs=[run], decide=False)
+    for component_id in sorted(changed):
+        results.component_decide(component_id=component_id)
