@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from statuspage.api.base import (
     by_public_id,
     conflicts,
     envelope,
+    read_filters,
     refusals,
 )
 
@@ -39,17 +40,6 @@ RENAMED = {
     "components": "component_ids",
     "scope": "component_ids",
 }
-
-
-def query(filters: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    """The query string checked by ``filters``, or a 400 naming the parameter.
-
-    A plain dict, not the QueryDict: DRF reads a form's empty optional field as
-    absent, and ``?state=`` would quietly mean "any state".
-    """
-    checked = filters(data=request.query_params.dict())
-    checked.is_valid(raise_exception=True)
-    return dict(checked.validated_data)
 
 
 def all_deliveries() -> QuerySet[Delivery]:
@@ -72,20 +62,11 @@ def deliveries_matching(
 
 def components_named(ids: list[str]) -> list[Component]:
     """The live components (groups too) for ``component_ids``, or a 400."""
-    found = by_public_id(Component.objects.live(), ids, "subscriber.component_ids")
-    return [row for row in found if isinstance(row, Component)]
-
-
-class ListingViewSet(ResourceViewSet):
-    # One page of ``queryset`` in the action's serializer.
-
-    def listing(self, queryset: QuerySet[Any]) -> Response:
-        rows = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+    return by_public_id(Component.objects.live(), ids, "subscriber.component_ids")
 
 
 @extend_schema(tags=["subscribers"])
-class SubscriberViewSet(ListingViewSet):
+class SubscriberViewSet(ResourceViewSet):
     """Subscribers by email, webhook, Slack or Teams. Creating one with `email`
     mails a confirmation link (double opt-in) unless
     `skip_confirmation_notification` is true; one with `endpoint` is a webhook,
@@ -106,7 +87,7 @@ class SubscriberViewSet(ListingViewSet):
         )
 
     def matching(self) -> QuerySet[Subscriber]:
-        filters = query(s.SubscriberFilter, self.request)
+        filters = read_filters(s.SubscriberFilter, self.request)
         subscribers = self.get_queryset().filter(state__in=s.STATES[filters["state"]])
         mode = filters.get("type")
         if mode in s.STATUSPAGE_ONLY_TYPES:
@@ -205,11 +186,13 @@ class SubscriberViewSet(ListingViewSet):
     @action(detail=True, serializer_class=s.DeliverySerializer)
     def deliveries(self, request: Request, page_id: str, pk: str) -> Response:
         mine = all_deliveries().filter(subscriber=self.get_object())
-        return self.listing(deliveries_matching(mine, query(s.DeliveryFilter, request)))
+        return self.listing(
+            deliveries_matching(mine, read_filters(s.DeliveryFilter, request))
+        )
 
 
 @extend_schema(tags=["deliveries"])
-class DeliveryViewSet(ListingViewSet):
+class DeliveryViewSet(ResourceViewSet):
     """Deliveries: one event (an incident's news, a component's change, a test) for
     one subscriber, newest first, with its attempts and last error. Resending
     queues it again under the same id, so receivers can drop a repeat."""
@@ -221,7 +204,7 @@ class DeliveryViewSet(ListingViewSet):
 
     @extend_schema(parameters=[s.DeliveryFilter])
     def list(self, request: Request, **kwargs: Any) -> Response:
-        filters = query(s.DeliveryFilter, request)
+        filters = read_filters(s.DeliveryFilter, request)
         return self.listing(deliveries_matching(self.get_queryset(), filters))
 
     @extend_schema(request=None, responses={202: s.DeliverySerializer})

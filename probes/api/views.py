@@ -18,7 +18,7 @@ from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from probes import services
 from probes.kinds.base import Outcome
 from probes.models import Probe, ProbeKindName, ProbeResult, RegionState
-from statuspage.api.base import ResourceViewSet, envelope, refusals
+from statuspage.api.base import ResourceViewSet, envelope, read_filters, refusals
 
 from . import serializers as s
 
@@ -81,16 +81,6 @@ def probe_refusals() -> Iterator[None]:
             yield
         except DjangoValidationError as refusal:
             raise _config_fields(refusal) from refusal
-
-
-def read_filters(
-    filters: type[serializers.Serializer], request: Request
-) -> dict[str, Any]:
-    """The query's filters, checked: a bad one is a 400 naming the parameter."""
-    # A plain dict: from a QueryDict, a missing boolean would read as false.
-    checked = filters(data=request.query_params.dict())
-    checked.is_valid(raise_exception=True)
-    return dict(checked.validated_data)
 
 
 def latest_states() -> Prefetch:
@@ -189,6 +179,4 @@ class ProbeViewSet(ResourceViewSet):
         if "since" in filters:
             results = results.filter(started_at__gte=filters["since"])
         ordered = results.select_related("component").order_by("-started_at", "-id")
-        rows = self.paginate_queryset(ordered)
-        data = s.ResultSerializer(rows, many=True).data
-        return self.get_paginated_response(data)
+        return self.listing(ordered, s.ResultSerializer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
@@ -20,6 +20,7 @@ from incidents.models import Page
 from .compat import FormBody
 from .errors import Conflict
 
+M = TypeVar("M", bound=Model)
 _envelopes: dict[tuple[str, type, bool], type[serializers.Serializer]] = {}
 
 
@@ -103,8 +104,19 @@ class ResourceViewSet(PageScopedViewSet):
         return Response(self.get_serializer(instance).data, status=code)
 
     def list(self, request: Request, **kwargs: Any) -> Response:
-        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        data = self.get_serializer(rows, many=True).data
+        return self.listing(self.filter_queryset(self.get_queryset()))
+
+    def listing(
+        self, queryset: QuerySet[Any], serializer: type[Any] | None = None
+    ) -> Response:
+        """One page of ``queryset``, in the view's serializer or the one given."""
+        rows = self.paginate_queryset(queryset)
+        if serializer is None:
+            data = self.get_serializer(rows, many=True).data
+        else:
+            data = serializer(
+                rows, many=True, context=self.get_serializer_context()
+            ).data
         return self.get_paginated_response(data)
 
     def retrieve(self, request: Request, **kwargs: Any) -> Response:
@@ -140,11 +152,24 @@ def conflicts() -> Iterator[None]:
         raise Conflict(" ".join(refusal.messages)) from refusal
 
 
-def by_public_id(queryset: QuerySet[Any], ids: list[str], field: str) -> list[Model]:
+def by_public_id(queryset: QuerySet[M], ids: list[str], field: str) -> list[M]:
     """The rows for ``ids`` in order, or a 400 naming the unknown ones."""
     asked = [value for value in ids if "\x00" not in value]
-    found = {row.public_id: row for row in queryset.filter(public_id__in=asked)}
+    found = queryset.in_bulk(asked, field_name="public_id")
     unknown = [value for value in ids if value not in found]
     if unknown:
         raise ValidationError({field: [f"Unknown id: {', '.join(unknown)}."]})
     return [found[value] for value in dict.fromkeys(ids)]
+
+
+def read_filters(
+    filters: type[serializers.Serializer], request: Request
+) -> dict[str, Any]:
+    """The query string checked by ``filters``: a bad one is a 400 naming it.
+
+    A plain dict, not the QueryDict: DRF reads a form's missing boolean as false and
+    an empty optional field as absent, and ``?state=`` would quietly mean "any".
+    """
+    checked = filters(data=request.query_params.dict())
+    checked.is_valid(raise_exception=True)
+    return dict(checked.validated_data)

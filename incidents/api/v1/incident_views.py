@@ -116,9 +116,7 @@ class IncidentViewSet(ResourceViewSet):
         return super().list(request, **kwargs)
 
     def _listing(self, request: Request, name: str) -> Response:
-        queryset = LISTS[name](self.get_queryset())
-        rows = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+        return self.listing(LISTS[name](self.get_queryset()))
 
     @extend_schema(responses=s.IncidentSerializer(many=True), parameters=PAGING)
     @action(detail=False, url_path="unresolved")
@@ -263,7 +261,7 @@ class IncidentViewSet(ResourceViewSet):
         ids = [*wanted, *attached]
         live = Component.objects.live().select_related("group")
         found = by_public_id(live, ids, "incident.components")
-        rows = {row.public_id: row for row in found if isinstance(row, Component)}
+        rows = {row.public_id: row for row in found}
         statuses = {rows[i]: wanted[i] for i in wanted}
         statuses.update({rows[i]: rows[i].status for i in attached})
         return statuses

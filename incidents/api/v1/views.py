@@ -190,8 +190,7 @@ class GroupViewSet(ResourceViewSet):
         if ids is None:
             return None
         children = Component.objects.live().filter(is_group=False)
-        found = by_public_id(children, ids, "component_group.components")
-        return [row for row in found if isinstance(row, Component)]
+        return by_public_id(children, ids, "component_group.components")
 
     def _adopt(self, group: Component, members: list[Component] | None) -> None:
         """Make ``members`` the group's components, in that order."""
@@ -246,5 +245,4 @@ class TemplateViewSet(ResourceViewSet):
 
     def _components(self, ids: list[str]) -> list[Component]:
         live = Component.objects.live().filter(is_group=False)
-        found = by_public_id(live, ids, "template.component_ids")
-        return [row for row in found if isinstance(row, Component)]
+        return by_public_id(live, ids, "template.component_ids")
