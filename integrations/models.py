@@ -3,23 +3,18 @@ of each integration's secret is kept, never the secret."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from django.db import models
 from django.utils import timezone
 
 from incidents.models import new_public_id
+from statuspage.digests import secret_digest
 
 
 class IntegrationKind(models.TextChoices):
     ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
     GENERIC = "generic", "Generic webhook"
-
-
-def secret_hash(secret: str) -> str:
-    # A plain digest is enough, as for API tokens: the secret has 256 random bits.
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class Integration(models.Model):
@@ -41,4 +36,4 @@ class Integration(models.Model):
 
     def secret_matches(self, secret: str) -> bool:
         # Constant time, so the comparison reveals nothing of the stored digest.
-        return hmac.compare_digest(self.secret_hash, secret_hash(secret))
+        return hmac.compare_digest(self.secret_hash, secret_digest(secret))

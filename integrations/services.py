@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from probes.services import AlertsRecorded, PushedAlert, alerts_record
+from statuspage.digests import secret_digest
 
-from .models import Integration, IntegrationKind, secret_hash
+from .models import Integration, IntegrationKind
 
 
 def integration_create(
@@ -19,7 +20,7 @@ def integration_create(
     secret = secrets.token_urlsafe(32)
     with transaction.atomic():
         integration = Integration.objects.create(
-            name=name, kind=IntegrationKind(kind), secret_hash=secret_hash(secret)
+            name=name, kind=IntegrationKind(kind), secret_hash=secret_digest(secret)
         )
     return integration, secret
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -35,10 +34,6 @@ OUTCOME_CHOICES = [(outcome.value, outcome.value.title()) for outcome in Outcome
 
 def default_regions() -> list[str]:
     return list(settings.PROBE_REGIONS)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Probe(models.Model):

@@ -16,12 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Component
+from statuspage.digests import secret_digest
 
 from . import results
 from .kinds import kind_class
 from .kinds.alert import Alert, alert_outcome
 from .kinds.base import Outcome, ProbeOutcome, StepResult, clip
-from .models import FiringAlert, Probe, ProbeKindName, RegionState, hash_token
+from .models import FiringAlert, Probe, ProbeKindName, RegionState
 
 REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # The fields a probe is made of, in the order forms show them.
@@ -123,7 +124,7 @@ def probe_create(
     token = None
     if kind == ProbeKindName.HEARTBEAT:
         token = secrets.token_urlsafe(24)
-        probe.heartbeat_token_hash = hash_token(token)
+        probe.heartbeat_token_hash = secret_digest(token)
         probe.last_heartbeat_at = timezone.now()  # the period starts now
     probe.save()
     return probe, token
@@ -177,7 +178,7 @@ def _decide_again(component_ids: set[int]) -> None:
 def heartbeat_record(*, token: str) -> bool:
     """Note a ping from the external job; False when no heartbeat probe has it."""
     updated = Probe.objects.filter(
-        kind=ProbeKindName.HEARTBEAT, heartbeat_token_hash=hash_token(token)
+        kind=ProbeKindName.HEARTBEAT, heartbeat_token_hash=secret_digest(token)
     ).update(last_heartbeat_at=timezone.now())
     return updated == 1
 

@@ -9,7 +9,9 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from .models import ApiToken, token_hash
+from statuspage.digests import secret_digest
+
+from .models import ApiToken
 from .services import token_touch
 
 # "OAuth" is what Statuspage's clients send; "Bearer" is what everyone else does.
@@ -35,7 +37,7 @@ class ApiTokenAuthentication(BaseAuthentication):
     def authenticate_token(self, plaintext: str) -> tuple[Any, ApiToken]:
         token = (
             ApiToken.objects.select_related("user")
-            .filter(hash=token_hash(plaintext))
+            .filter(hash=secret_digest(plaintext))
             .first()
         )
         if token is None:

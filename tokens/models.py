@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -15,12 +13,6 @@ PREFIX_LENGTH = 8
 class TokenScope(models.TextChoices):
     READ = "read", "Read"
     WRITE = "write", "Read and write"
-
-
-def token_hash(plaintext: str) -> str:
-    # A plain digest is enough: the secret has 256 random bits, so there is nothing
-    # to guess, and lookup by hash needs a deterministic function.
-    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 class ApiToken(models.Model):

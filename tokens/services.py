@@ -10,7 +10,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import PREFIX_LENGTH, TOKEN_PREFIX, ApiToken, TokenScope, token_hash
+from statuspage.digests import secret_digest
+
+from .models import PREFIX_LENGTH, TOKEN_PREFIX, ApiToken, TokenScope
 
 # last_used_at is for people, to the minute: finer would cost a write per request.
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
@@ -27,7 +29,7 @@ def token_create(
             name=name,
             scope=TokenScope(scope),
             prefix=plaintext[:PREFIX_LENGTH],
-            hash=token_hash(plaintext),
+            hash=secret_digest(plaintext),
         )
     return token, plaintext
 
