@@ -26,6 +26,20 @@ User = AbstractBaseUser | None
 ComponentStatuses = Mapping[Component, str]
 
 
+# What component_update changes; the status, the pin and deletion have their own.
+DESCRIPTIVE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "group",
+        "position",
+        "showcase",
+        "only_show_if_degraded",
+        "start_date",
+    }
+)
+
+
 def _check_group(*, group: Component | None, is_group: bool) -> None:
     if group is None:
         return
@@ -81,16 +95,7 @@ def component_create(
 @transaction.atomic
 def component_update(*, component: Component, **fields: Any) -> Component:
     """Change a component's descriptive fields; its status has its own service."""
-    allowed = {
-        "name",
-        "description",
-        "group",
-        "position",
-        "showcase",
-        "only_show_if_degraded",
-        "start_date",
-    }
-    unknown = set(fields) - allowed
+    unknown = set(fields) - DESCRIPTIVE_FIELDS
     if unknown:
         raise ValidationError(
             f"These fields cannot be changed here: {', '.join(sorted(unknown))}."

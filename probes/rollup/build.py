@@ -19,6 +19,7 @@ from incidents.models import (
     Page,
 )
 from incidents.snapshot.publish import snapshot_request
+from incidents.uptime import SECONDS_FIELDS
 
 from ..models import ProbeHour
 from .base import (
@@ -36,12 +37,7 @@ from .results import Feeds, enabled_feeders, results_read
 CHUNK_DAYS = 1
 WRITE_BATCH = 2000
 DAY_FIELDS = (
-    "operational_seconds",
-    "degraded_seconds",
-    "partial_seconds",
-    "major_seconds",
-    "maintenance_seconds",
-    "no_data_seconds",
+    *SECONDS_FIELDS,
     "checks",
     "checks_up",
     "incidents",

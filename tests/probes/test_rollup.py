@@ -22,6 +22,7 @@ from incidents.models import (
     StatusSource,
 )
 from incidents.snapshot.publish import snapshot_request
+from incidents.uptime import SECONDS_FIELDS
 from probes import rollup
 from probes.models import Probe, ProbeHour, ProbeResult, RegionState
 from probes.services import probe_create
@@ -113,18 +114,7 @@ def record(
 
 def seconds_of(component: Component, day: dt.date) -> dict[str, int]:
     row = ComponentDay.objects.get(component=component, day=day)
-    return {
-        name: getattr(row, name)
-        for name in (
-            "operational_seconds",
-            "degraded_seconds",
-            "partial_seconds",
-            "major_seconds",
-            "maintenance_seconds",
-            "no_data_seconds",
-        )
-        if getattr(row, name)
-    }
+    return {name: getattr(row, name) for name in SECONDS_FIELDS if getattr(row, name)}
 
 
 def rows_of(model: Any) -> list[tuple[Any, ...]]:

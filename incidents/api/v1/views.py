@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from incidents import services
 from incidents.models import Component, IncidentTemplate, Page, StatusSource
+from incidents.services.components import DESCRIPTIVE_FIELDS
 from statuspage.api.base import (
     PageScopedViewSet,
     ResourceViewSet,
@@ -27,15 +28,6 @@ from statuspage.api.base import (
 
 from . import serializers as s
 
-COMPONENT_FIELDS = (
-    "name",
-    "description",
-    "group",
-    "position",
-    "showcase",
-    "only_show_if_degraded",
-    "start_date",
-)
 RENAMED = {"group": "group_id", "description": "page_description"}
 
 
@@ -116,7 +108,7 @@ class ComponentViewSet(ResourceViewSet):
         return self.partial_update(request, page_id, pk)
 
     def _change(self, component: Component, fields: dict[str, Any]) -> None:
-        described = {k: v for k, v in fields.items() if k in COMPONENT_FIELDS}
+        described = {k: v for k, v in fields.items() if k in DESCRIPTIVE_FIELDS}
         if described:
             services.component_update(component=component, **described)
         if "pinned" in fields:
