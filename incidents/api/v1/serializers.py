@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,6 +27,18 @@ from incidents.models import (
 from statuspage.api.fields import Address, Flag, Number, PublicIdOf, Text
 
 STATUS_CHOICES = ComponentStatus.choices
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class PageId(serializers.Field):
+    """The id of the page a row belongs to: the install's one page, from the
+    serializer's context."""
+
+    def __init__(self) -> None:
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, value: Any) -> str:
+        return str(self.context["page_id"])
 
 
 class PageSerializer(serializers.ModelSerializer):
@@ -48,7 +61,7 @@ class PageInput(serializers.Serializer):
 
 class ComponentSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    page_id = serializers.SerializerMethodField()
+    page_id = PageId()
     group_id = serializers.CharField(
         source="group.public_id", default=None, read_only=True, allow_null=True
     )
@@ -74,9 +87,6 @@ class ComponentSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    def get_page_id(self, component: Component) -> str:
-        return str(self.context["page_id"])
-
 
 def live_groups() -> Any:
     return Component.objects.live().filter(is_group=True)
@@ -101,7 +111,7 @@ class ComponentInput(serializers.Serializer):
 
 class GroupSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    page_id = serializers.SerializerMethodField()
+    page_id = PageId()
     components = serializers.SerializerMethodField()
 
     class Meta:
@@ -117,9 +127,6 @@ class GroupSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
-
-    def get_page_id(self, group: Component) -> str:
-        return str(self.context["page_id"])
 
     def get_components(self, group: Component) -> list[str]:
         return [child.public_id for child in getattr(group, "live_children", [])]
@@ -166,7 +173,7 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
 
 class IncidentSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    page_id = serializers.SerializerMethodField()
+    page_id = PageId()
     components = serializers.SerializerMethodField()
     incident_updates = IncidentUpdateSerializer(
         source="updates", many=True, read_only=True
@@ -203,9 +210,6 @@ class IncidentSerializer(serializers.ModelSerializer):
             "updated_at",
         )
         read_only_fields = fields
-
-    def get_page_id(self, incident: Incident) -> str:
-        return str(self.context["page_id"])
 
     def get_components(self, incident: Incident) -> list[dict[str, Any]]:
         context = self.context
