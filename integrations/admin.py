@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.urls import reverse
+
+from statuspage.console import ShownOnceAdmin
 
 from . import services
 from .models import Integration
 
-_SECRET = "_heliograph_integration_secret"
 ADD_FIELDS = ("name", "kind")
 CHANGE_FIELDS = (
     "name",
@@ -31,7 +31,10 @@ def receiving_path(integration: Integration) -> str:
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(ShownOnceAdmin):
+    shown_once_template = "admin/integrations/integration/created.html"
+    shown_once_title = "Integration created"
+
     list_display = ("name", "kind", "enabled", "address", "last_received_at")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "public_id")
@@ -61,27 +64,12 @@ class IntegrationAdmin(admin.ModelAdmin):
         created, secret = services.integration_create(
             name=data["name"], kind=data["kind"]
         )
-        setattr(request, _SECRET, secret)
+        self.show_once(request, secret)
         obj.pk = created.pk
         obj.refresh_from_db()
         obj._state.adding = False
 
-    def response_add(
-        self,
-        request: HttpRequest,
-        obj: Integration,
-        post_url_continue: str | None = None,
-    ) -> HttpResponse:
-        # The secret goes in this one response and is kept nowhere, not even in the
-        # session: there is no page to come back to for it.
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Integration created",
-            "integration": obj,
-            "url": request.build_absolute_uri(receiving_path(obj)),
-            "secret": getattr(request, _SECRET),
-        }
-        # The admin's views already send Cache-Control: no-store.
-        template = "admin/integrations/integration/created.html"
-        return TemplateResponse(request, template, context)
+    def shown_once_context(
+        self, request: HttpRequest, obj: Integration
+    ) -> dict[str, Any]:
+        return {"url": request.build_absolute_uri(receiving_path(obj))}

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
+
+from statuspage.console import ShownOnceAdmin
 
 from . import services
 from .models import ApiToken
 
-_PLAINTEXT = "_heliograph_token_plaintext"
 ADD_FIELDS = ("user", "name", "scope")
 SHOWN_FIELDS = (
     "name",
@@ -26,7 +26,10 @@ SHOWN_FIELDS = (
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ShownOnceAdmin):
+    shown_once_template = "admin/tokens/apitoken/created.html"
+    shown_once_title = "API token created"
+
     list_display = SHOWN_FIELDS
     list_filter = ["scope", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user"]
@@ -49,25 +52,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         created, plaintext = services.token_create(
             user=data["user"], name=data["name"], scope=data["scope"]
         )
-        setattr(request, _PLAINTEXT, plaintext)
+        self.show_once(request, plaintext)
         obj.pk = created.pk
         obj.refresh_from_db()
         obj._state.adding = False
-
-    def response_add(
-        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
-    ) -> HttpResponse:
-        # The secret goes in this one response and is kept nowhere, not even in
-        # the session: there is no page to come back to for it.
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "API token created",
-            "token": obj,
-            "plaintext": getattr(request, _PLAINTEXT),
-        }
-        # The admin's views already send Cache-Control: no-store.
-        return TemplateResponse(request, "admin/tokens/apitoken/created.html", context)
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
