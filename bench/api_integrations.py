@@ -42,11 +42,11 @@ from dataclasses import dataclass
 from http.client import HTTPConnection as Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from common import (
     BENCH_DIR,
-    ROOT,
+    base_env,
+    bench_database,
     database_prepare,
     free_port,
     percentile,
@@ -74,21 +74,12 @@ Call = tuple[int, bytes, float]  # status, body, seconds
 
 
 def bench_env() -> dict[str, str]:
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties every table it fills: only ever its own database.
-    if name != DATABASE_NAME:
-        sys.exit(f"refusing to run on database {name!r}: only {DATABASE_NAME!r}")
     return {
-        "DATABASE_URL": database_url,
+        **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         "REDIS_URL": CACHE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
         "HELIOGRAPH_VAR_DIR": str(VAR_DIR),
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
         "STATIC_MANIFEST": "false",  # no collectstatic: the pages name plain files
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
         "PROBE_REGIONS": ",".join(REGIONS),
         # One client asks hundreds of times a minute; the throttle still counts.
         "API_RATE_LIMIT_PER_MINUTE": "1000000",

@@ -271,3 +271,29 @@ def wrk(
         "requests": int(requests.group(1)) if requests else 0,
         "errors": sum(int(n) for n in errors),
     }
+
+
+def bench_database(default_url: str, name: str | None = None) -> str:
+    """``DATABASE_URL`` or the benchmark's default, refused unless it names the
+    benchmark's own database (``name``, or else any name with "bench" in it): a
+    benchmark empties the tables it fills."""
+    database_url = os.environ.get("DATABASE_URL") or default_url
+    found = urlsplit(database_url).path.lstrip("/")
+    if name is not None and found != name:
+        sys.exit(f"refusing to run on database {found!r}: only {name!r}")
+    if name is None and "bench" not in found:
+        sys.exit(
+            f"refusing to run on database {found!r}: its name must contain 'bench'"
+        )
+    return database_url
+
+
+def base_env(database_url: str) -> dict[str, str]:
+    """What every benchmark's processes share; each adds its own."""
+    return {
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
+        "SECRET_KEY": "bench-only-secret-key",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }

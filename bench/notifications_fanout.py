@@ -27,12 +27,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from common import (
     BENCH_DIR,
     CPUS,
     ROOT,
+    base_env,
+    bench_database,
     children,
     cpu_snapshot_of,
     cpu_spent,
@@ -61,19 +62,10 @@ GOALS = {
 
 def bench_env() -> dict[str, str]:
     """The environment shared by this process and the workers it starts."""
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties the notification tables: only ever its own database.
-    if name != DATABASE_NAME:
-        sys.exit(f"refusing to run on database {name!r}: only {DATABASE_NAME!r}")
     broker = os.environ.get("BENCH_NOTIFICATIONS_BROKER_URL") or DEFAULT_BROKER_URL
     return {
-        "DATABASE_URL": database_url,
+        **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         "CELERY_BROKER_URL": broker,
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
     }
 
 

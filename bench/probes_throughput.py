@@ -26,13 +26,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from common import (
     BENCH_DIR,
     CPUS,
     ROOT,
     Snapshot,
+    base_env,
+    bench_database,
     children,
     cpu_snapshot_of,
     cpu_spent,
@@ -57,20 +58,11 @@ GOAL = "goal: 10,000 probes at 60 s with p99 lag < 5 s"
 
 def bench_env() -> dict[str, str]:
     """The environment shared by this process and the workers it starts."""
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties the probe tables: never let it near a real database.
-    if "bench" not in name:
-        sys.exit(f"refusing to run on database {name!r}: its name must contain 'bench'")
     broker = os.environ.get("BENCH_BROKER_URL") or DEFAULT_BROKER_URL
     return {
-        "DATABASE_URL": database_url,
+        **base_env(bench_database(DEFAULT_DATABASE_URL)),
         "CELERY_BROKER_URL": broker,
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
         "PROBE_REGIONS": "local",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
     }
 
 

@@ -43,12 +43,13 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from common import (
     BENCH_DIR,
     CPUS,
     ROOT,
+    base_env,
+    bench_database,
     children,
     cpu_seconds,
     cpu_snapshot_of,
@@ -88,22 +89,13 @@ CHECKED = (
 
 def bench_env() -> dict[str, str]:
     """The environment shared by this process and the servers it starts."""
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties the incident tables: only ever its own database.
-    if name != DATABASE_NAME:
-        sys.exit(f"refusing to run on database {name!r}: only {DATABASE_NAME!r}")
     redis_url = os.environ.get("BENCH_PUBLIC_REDIS_URL") or DEFAULT_REDIS_URL
     return {
-        "DATABASE_URL": database_url,
+        **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": redis_url,
         "HELIOGRAPH_VAR_DIR": str(VAR_DIR),
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
         "SECURE_COOKIES": "false",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
         # A stale notice would change the measured bytes while the runs go on.
         "SNAPSHOT_STALE_AFTER_SECONDS": "86400",
     }

@@ -25,13 +25,18 @@ import datetime as dt
 import os
 import random
 import resource
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-from common import BENCH_DIR, ROOT, database_prepare, print_machine, print_table
+from common import (
+    BENCH_DIR,
+    base_env,
+    bench_database,
+    database_prepare,
+    print_machine,
+    print_table,
+)
 
 DATABASE_NAME = "heliograph_bench_uptime"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -46,17 +51,8 @@ MB = 1024 * 1024
 
 
 def bench_env() -> dict[str, str]:
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties the probe and rollup tables: only ever its own database.
-    if name != DATABASE_NAME:
-        sys.exit(f"refusing to run on database {name!r}: only {DATABASE_NAME!r}")
     return {
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         # A rollup asks for a snapshot publish: keep the ask in this process.
         "CELERY_BROKER_URL": "memory://localhost/",
         "SNAPSHOT_DIR": str(BENCH_DIR / "uptime-snapshot"),

@@ -32,13 +32,19 @@ import gc
 import gzip
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from common import CPUS, ROOT, database_prepare, percentile, print_machine, print_table
+from common import (
+    CPUS,
+    base_env,
+    bench_database,
+    database_prepare,
+    percentile,
+    print_machine,
+    print_table,
+)
 
 DATABASE_NAME = "heliograph_bench_render"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -49,19 +55,10 @@ DAY = 86_400
 
 
 def bench_env() -> dict[str, str]:
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    name = urlsplit(database_url).path.lstrip("/")
-    # The benchmark empties the component tables: never let it near a real database.
-    if "bench" not in name:
-        sys.exit(f"refusing to run on database {name!r}: its name must contain 'bench'")
     return {
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "statuspage.settings",
-        "SECRET_KEY": "bench-only-secret-key",
-        "LOG_LEVEL": "WARNING",
+        **base_env(bench_database(DEFAULT_DATABASE_URL)),
         # The pages link to public.css by its plain name: no collectstatic needed.
         "STATIC_MANIFEST": "false",
-        "PYTHONPATH": str(ROOT),
     }
 
 
