@@ -55,7 +55,8 @@ class PageScopedViewSet(GenericViewSet):
         super().initial(request, *args, **kwargs)
         if any("\x00" in str(value) for value in kwargs.values()):
             raise Http404("No object with this id.")
-        if kwargs.get("page_id") != Page.get().public_id:
+        self.page = Page.get()  # read once: the check and every body use it
+        if kwargs.get("page_id") != self.page.public_id:
             raise Http404("No page with this id.")
         for name, values in request.query_params.lists():
             if any("\x00" in value for value in values):
@@ -93,7 +94,8 @@ class ResourceViewSet(PageScopedViewSet):
     # needs: the page's id and address.
 
     def get_serializer_context(self) -> dict[str, Any]:
-        page = Page.get()
+        # The schema generator asks for a context without running ``initial``.
+        page = getattr(self, "page", None) or Page.get()
         return {
             **super().get_serializer_context(),
             "page_id": page.public_id,

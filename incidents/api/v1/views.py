@@ -50,14 +50,14 @@ class PageViewSet(PageScopedViewSet):
         return Page.objects.filter(pk=Page.get().pk)
 
     def get_object(self) -> Page:
-        return Page.get()
+        return self.page
 
     @extend_schema(responses=s.PageSerializer(many=True))
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)
 
     def retrieve(self, request: Request, page_id: str) -> Response:
-        return Response(self.get_serializer(Page.get()).data)
+        return Response(self.get_serializer(self.page).data)
 
     @extend_schema(request=envelope("page", s.PageInput, partial=True))
     def partial_update(self, request: Request, page_id: str) -> Response:
