@@ -22,6 +22,7 @@ from notifications.models import (
     Subscriber,
     SubscriberState,
 )
+from statuspage.api.fields import Flag, Text
 
 # Statuspage's ``state`` filter values, and Heliograph's own name for unconfirmed.
 STATES: dict[str, list[str]] = {
@@ -100,13 +101,13 @@ class CreatedSubscriberSerializer(SubscriberSerializer):
 
 
 class SubscriberInput(serializers.Serializer):
-    email = serializers.CharField(
+    email = Text(
         max_length=254,
         required=False,
         allow_blank=True,
         help_text="The address to mail; for a webhook, who to tell if it fails.",
     )
-    endpoint = serializers.CharField(
+    endpoint = Text(
         max_length=2000,
         required=False,
         allow_blank=True,
@@ -118,12 +119,12 @@ class SubscriberInput(serializers.Serializer):
         help_text="Defaults to webhook with an endpoint, email without.",
     )
     component_ids = serializers.ListField(
-        child=serializers.CharField(max_length=12),
+        child=Text(max_length=12),
         required=False,
         max_length=1000,
         help_text="Only these components (or groups); none or empty: the whole page.",
     )
-    skip_confirmation_notification = serializers.BooleanField(
+    skip_confirmation_notification = Flag(
         default=False,
         help_text="Make an email subscriber active at once, without the "
         "confirmation mail (double opt-in).",
@@ -141,7 +142,7 @@ class SubscriberInput(serializers.Serializer):
 
 class SubscriberChangeInput(serializers.Serializer):
     component_ids = serializers.ListField(
-        child=serializers.CharField(max_length=12),
+        child=Text(max_length=12),
         max_length=1000,
         help_text="Only these components (or groups); empty: the whole page.",
     )

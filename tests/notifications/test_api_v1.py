@@ -485,3 +485,14 @@ def test_it_lists_deliveries_in_a_constant_number_of_queries() -> None:
         make_delivery(subscriber(Channel.WEBHOOK), make_incident())
     assert everything() == few
     assert adas() == few_of_ada
+
+
+def test_it_is_as_strict_about_json_types_as_the_rest_of_the_api() -> None:
+    response = post(
+        api_client(),
+        "subscribers",
+        {"email": "ops@example.com", "skip_confirmation_notification": 1},
+    )
+    assert response.status_code == 400
+    assert "subscriber.skip_confirmation_notification" in body(response)["errors"]
+    assert not Subscriber.objects.exists()
