@@ -88,6 +88,9 @@ def test_it_delivers_to_everyone_after_a_worker_is_killed_mid_fan_out(
     worker_env = {
         "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS": "true",
         "NOTIFICATIONS_BATCH_SIZE": "10",
+        # Webhooks go out a batch at a time: small batches, or all 200 are posted at
+        # once and finish together, before the kill can land mid fan-out.
+        "NOTIFICATIONS_URL_BATCH_SIZE": "10",
         "NOTIFICATIONS_SWEEP_GRACE_SECONDS": "2",
         "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS": "2",
         "DELIVERIES_SWEEP_SECONDS": "1",
