@@ -177,6 +177,11 @@ class Component(models.Model):
     class Meta:
         ordering = ("position", "id")
         indexes = [models.Index(fields=("group", "position"))]
+        # A responder moves a component's status and pin, not its structure.
+        permissions = [
+            ("set_component_status", "Can set a component's status"),
+            ("pin_component", "Can pin a component's status against the probes"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -63,6 +63,7 @@ class AlertsReceive(View):
             return response
         if not integration.enabled:
             return _error(403, "This integration is disabled.")
+        request.integration = integration  # type: ignore[attr-defined]
         return self.receive(request, integration)
 
     def receive(self, request: HttpRequest, integration: Integration) -> HttpResponse:

@@ -22,6 +22,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from audit.recording import record
 from incidents.events import Kind
 from incidents.models import Page
 
@@ -246,9 +247,13 @@ def _save(batch: list[Delivery], now: dt.datetime) -> None:
 
 def _unsubscribe_gone(subscriber: Subscriber) -> None:
     """A receiver that answers 410 Gone has asked to be forgotten."""
-    Subscriber.objects.filter(pk=subscriber.pk).exclude(
-        state=SubscriberState.UNSUBSCRIBED
-    ).update(state=SubscriberState.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    gone = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .exclude(state=SubscriberState.UNSUBSCRIBED)
+        .update(state=SubscriberState.UNSUBSCRIBED, unsubscribed_at=timezone.now())
+    )
+    if gone:
+        _record_state(subscriber, SubscriberState.UNSUBSCRIBED, "answered 410 Gone")
     Delivery.objects.filter(subscriber=subscriber, state=DeliveryState.PENDING).update(
         state=DeliveryState.CANCELLED
     )
@@ -278,7 +283,18 @@ def _quarantine_failing(subscribers: set[Subscriber]) -> None:
             pk=pk, state=SubscriberState.ACTIVE
         ).update(state=SubscriberState.QUARANTINED, quarantined_at=timezone.now())
         if quarantined:
+            reason = f"{failures} failed attempts within an hour"
+            _record_state(watched[pk], SubscriberState.QUARANTINED, reason)
             transaction.on_commit(partial(_tell_contact, watched[pk], failures))
+
+
+def _record_state(subscriber: Subscriber, state: str, reason: str) -> None:
+    """The audit row of a state changed by a conditional UPDATE (no signal)."""
+    record(
+        "changed",
+        instance=subscriber,
+        changes={"state": [subscriber.state, state], "reason": [None, reason]},
+    )
 
 
 def _tell_contact(subscriber: Subscriber, failures: int) -> None:

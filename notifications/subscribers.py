@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from audit.recording import record
 from incidents.models import Component, Incident
 
 from .delivery import after_commit, deliveries_enqueue
@@ -204,9 +205,16 @@ def delivery_resend(*, delivery: Delivery) -> Delivery:
     delivery = Delivery.objects.select_for_update().get(pk=delivery.pk)
     if delivery.state == DeliveryState.SENDING:
         raise ValidationError("This delivery is being sent right now; try again soon.")
+    was = delivery.state
     delivery.state = DeliveryState.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.save(update_fields=["state", "next_attempt_at"])
+    record(
+        "resent",
+        instance=delivery,
+        object_repr=f"delivery {delivery.public_id}",
+        changes={"state": [was, delivery.state]},
+    )
     after_commit(
         lambda: deliveries_enqueue(Delivery.objects.filter(pk=delivery.pk)),
         f"delivery {delivery.pk}",
@@ -240,6 +248,11 @@ def subscriber_send_test(*, subscriber: Subscriber) -> Delivery:
         fanned_out_at=timezone.now(),
     )
     delivery = Delivery.objects.create(event=event, subscriber=subscriber)
+    record(
+        "sent_test",
+        instance=subscriber,
+        changes={"delivery": [None, delivery.public_id]},
+    )
     after_commit(
         lambda: deliveries_enqueue(Delivery.objects.filter(pk=delivery.pk)),
         f"delivery {delivery.pk}",

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.context import Actor, ActorKind, acting
+from audit.context import current as current_actor
 from incidents.models import COMPONENT_SEVERITY, Component
 
 from . import automation, verdict
@@ -155,12 +157,14 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
     for state in states:
         feeds[(state.probe_id, state.step)].append(state)
     proposed, confirmed, total = "operational", 0, 0
+    deciding: RegionState | None = None
     for feed_states in feeds.values():
         probe = feed_states[0].probe
         agreement = verdict.regions_agree(feed_states, probe)
         status = verdict.feed_status(agreement, probe, feed_states)
         if COMPONENT_SEVERITY[status] > COMPONENT_SEVERITY[proposed] or total == 0:
             proposed, confirmed, total = status, agreement.confirmed, agreement.total
+            deciding = feed_states[0]
     decided = verdict.damp(
         current,
         proposed,
@@ -170,10 +174,35 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
     )
     current.confirmed_regions, current.total_regions = confirmed, total
     current.save()
-    automation.component_apply_verdict(
-        component=current.component, status=decided, confirmed=confirmed, total=total
-    )
+    with acting(_deciding_actor(deciding)):
+        automation.component_apply_verdict(
+            component=current.component,
+            status=decided,
+            confirmed=confirmed,
+            total=total,
+        )
     return current
+
+
+def _deciding_actor(state: RegionState | None) -> Actor:
+    """The probe whose feed decided, as the author of what automation writes; when
+    an integration's alert decided, it says so, with the sender's address."""
+    cause = current_actor()
+    pushed = cause.kind == ActorKind.INTEGRATION
+    if state is None:
+        name, detail = "probes", ""
+    else:
+        step = f", step {state.step}" if state.step not in ("", "main") else ""
+        name, detail = state.probe.name, f"probe {state.probe.public_id}{step}"
+    if pushed:
+        detail += f", alerted by integration {cause.name}"
+    return Actor(
+        kind=ActorKind.PROBE,
+        name=name,
+        detail=detail.lstrip(", "),
+        address=cause.address if pushed else None,
+        user_agent=cause.user_agent if pushed else "",
+    )
 
 
 def verdicts_enforce() -> int:

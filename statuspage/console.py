@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 _SECRET = "_heliograph_shown_once"
+
+
+def staff_member(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user: the admin lets no one else reach its views."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    return user
 
 
 class ShownOnceAdmin(admin.ModelAdmin):

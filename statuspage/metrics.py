@@ -25,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from access.permissions import missing, refusal
 from incidents.models import (
     OPEN_INCIDENT_STATUSES,
     Component,
@@ -50,6 +51,7 @@ from tokens.authentication import ApiTokenAuthentication
 # that the query reads a small slice of the started_at index.
 RECENT_RESULTS = dt.timedelta(hours=1)
 NOT_PROVIDED = "Authentication credentials were not provided."
+METRICS_PERMISSION = "probes.view_probe"
 
 COMPONENT_STATUSES = [status.value for status in ComponentStatus]
 KIND_STATUSES = {
@@ -274,13 +276,17 @@ def address_allowed(request: HttpRequest) -> bool:
 
 
 def token_refusal(request: HttpRequest) -> str | None:
-    """None when the request carries a live API token (either scope), else why not,
-    in the management API's words."""
+    """None when the request carries a live API token (either scope) whose owner
+    may read the probes, else why not, in the management API's words."""
     try:
         authenticated = ApiTokenAuthentication().authenticate(Request(request))
     except AuthenticationFailed as error:
         return str(error.detail)
-    return None if authenticated is not None else NOT_PROVIDED
+    if authenticated is None:
+        return NOT_PROVIDED
+    user, token = authenticated
+    lacking = missing(user, [METRICS_PERMISSION], token)
+    return refusal(lacking[0], token) if lacking else None
 
 
 def refuse(reason: str) -> HttpResponse:

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "notifications",
     "tokens",
     "integrations",
+    "access",
+    "audit",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -123,6 +125,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whatever the request writes is recorded under its author (audit log).
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -292,6 +296,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("UPTIME_ROLLUP_SECONDS", 300),
         "options": {"expires": env_int("UPTIME_ROLLUP_SECONDS", 300)},
     },
+    # Seals audit rows a process that died right after its commit left unsealed.
+    "audit-seal": {
+        "task": "audit.tasks.audit_seal",
+        "schedule": env_int("AUDIT_SEAL_SECONDS", 60),
+    },
+    "audit-prune": {
+        "task": "audit.tasks.audit_prune",
+        "schedule": 24 * 3600,
+        "options": {"expires": 3600},
+    },
     "results-prune": {
         "task": "probes.tasks.results_prune",
         "schedule": env_int("RESULTS_PRUNE_SECONDS", 3600),
@@ -347,6 +361,15 @@ if PROBE_RESULT_RETENTION_DAYS < 1:
         f"PROBE_RESULT_RETENTION_DAYS={PROBE_RESULT_RETENTION_DAYS}: expected 1 or more"
     )
 
+# The audit log keeps this many days (0: forever); older rows are pruned daily
+# from the start of the chain, which still verifies.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+if AUDIT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured(
+        f"AUDIT_RETENTION_DAYS={AUDIT_RETENTION_DAYS}: expected 0 (keep forever) "
+        "or more"
+    )
+
 # Email: SMTP by default (EMAIL_URL-style settings kept explicit).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 # With the file backend (as `make run` uses), each mail is written to this folder.
@@ -394,7 +417,7 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 # is plain Django views, so these defaults do not reach it.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.ApiTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["tokens.authentication.HasTokenScope"],
+    "DEFAULT_PERMISSION_CLASSES": ["access.api.TokenPermissions"],
     "DEFAULT_THROTTLE_CLASSES": ["statuspage.api.throttling.TokenRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "statuspage.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -1,4 +1,5 @@
-"""DRF authentication and permission by API token, for the management API."""
+"""DRF authentication by API token, for the management API. What a token may do
+is ``access.api.TokenPermissions``: its owner's permissions within its scope."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Any
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from statuspage.digests import secret_digest
@@ -32,7 +32,10 @@ class ApiTokenAuthentication(BaseAuthentication):
             plaintext = words[1].decode("ascii")
         except UnicodeDecodeError as error:
             raise AuthenticationFailed(MALFORMED) from error
-        return self.authenticate_token(plaintext)
+        user, token = self.authenticate_token(plaintext)
+        # The audit log records what the request writes under the token.
+        request._request.api_token = token
+        return user, token
 
     def authenticate_token(self, plaintext: str) -> tuple[Any, ApiToken]:
         token = (
@@ -46,19 +49,11 @@ class ApiTokenAuthentication(BaseAuthentication):
             raise AuthenticationFailed("This API token has been revoked.")
         if not token.user.is_active:
             raise AuthenticationFailed("This API token's user is inactive.")
+        if not token.user.is_staff:
+            raise AuthenticationFailed("This API token's user is no longer staff.")
         token_touch(token=token)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 rather than 403 when credentials are missing or bad.
         return 'Bearer realm="api"'
-
-
-class HasTokenScope(BasePermission):
-    """A token is required; a read-scoped one may only use safe methods."""
-
-    message = "This API token has read scope: it may not change anything."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        return isinstance(token, ApiToken) and token.allows(request.method or "")

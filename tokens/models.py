@@ -34,6 +34,9 @@ class ApiToken(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API token"
+        permissions = [
+            ("manage_all_apitokens", "Can create and revoke API tokens of others"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -41,6 +44,3 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
-
-    def allows(self, method: str) -> bool:
-        return self.scope == TokenScope.WRITE or method in ("GET", "HEAD", "OPTIONS")

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponse
@@ -16,13 +15,6 @@ from ..forms import add_refusal
 
 T = TypeVar("T")
 _REFUSAL = "_heliograph_refusal"
-
-
-def staff_member(request: HttpRequest) -> AbstractBaseUser:
-    """The signed-in user: the admin lets no one else reach its views."""
-    user = request.user
-    assert isinstance(user, AbstractBaseUser)
-    return user
 
 
 def attempt(form: forms.BaseForm, call: Callable[[], T]) -> T | None:

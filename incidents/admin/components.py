@@ -19,11 +19,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from access.permissions import require, user_may
+from statuspage.console import staff_member
+
 from .. import services, uptime
 from ..forms import ComponentForm, ReportForm
 from ..models import Component, ComponentStatus, Page, StatusSource
 from ..report import availability_report, report_csv
-from .base import ServiceAdmin, staff_member
+from .base import ServiceAdmin
 
 CREATE_FIELDS = (
     "name",
@@ -37,6 +40,9 @@ CREATE_FIELDS = (
     "status",
 )
 EDIT_FIELDS = set(CREATE_FIELDS) - {"is_group", "status"}
+CHANGE = "incidents.change_component"
+SET_STATUS = "incidents.set_component_status"
+PIN = "incidents.pin_component"
 HISTORY_LENGTH = 10
 
 Action = Callable[[Any, HttpRequest, QuerySet[Component]], None]
@@ -49,7 +55,9 @@ def _status_action(status: ComponentStatus) -> Action:
         modeladmin.set_status(request, queryset, status)
 
     action.__name__ = f"set_{status.value}"
-    return admin.action(description=f"Set status: {status.label}")(action)
+    return admin.action(
+        description=f"Set status: {status.label}", permissions=["set_status"]
+    )(action)
 
 
 def _with_csv(request: HttpRequest) -> str:
@@ -114,6 +122,28 @@ class ComponentAdmin(ServiceAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Component]:
         return Component.objects.live().select_related("group")
 
+    # A responder may set a component's status and pin, not change what it is.
+
+    def has_set_status_permission(self, request: HttpRequest) -> bool:
+        return user_may(request.user, SET_STATUS)
+
+    def has_structure_permission(self, request: HttpRequest) -> bool:
+        """Change what the component is (name, group, order), not its status."""
+        return user_may(request.user, CHANGE)
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Component | None = None
+    ) -> bool:
+        return super().has_change_permission(request, obj) or any(
+            user_may(request.user, permission) for permission in (SET_STATUS, PIN)
+        )
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not self.has_structure_permission(request):
+            changelist.list_editable = ()  # positions are the page's structure
+        return changelist
+
     def get_urls(self) -> list[URLPattern]:
         report = path(
             "report/",
@@ -161,9 +191,18 @@ class ComponentAdmin(ServiceAdmin):
     ) -> tuple[str, ...]:
         if obj is None:
             return ("status_history",)
+        fixed = ["is_group", "status_history"]
         if obj.is_group:  # a group's status follows its components
-            return ("is_group", "status", "pinned", "status_history")
-        return ("is_group", "status_history")
+            fixed += ["status", "pinned"]
+        user = request.user
+        if not user_may(user, CHANGE):
+            fixed += sorted(EDIT_FIELDS)
+        fixed += [
+            f
+            for f, p in (("status", SET_STATUS), ("pinned", PIN))
+            if not user_may(user, p)
+        ]
+        return tuple(dict.fromkeys(fixed))
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
@@ -214,6 +253,12 @@ class ComponentAdmin(ServiceAdmin):
             return
         component = Component.objects.get(pk=obj.pk)
         edited = {name: data[name] for name in form.changed_data if name in EDIT_FIELDS}
+        require(
+            request.user,
+            *([CHANGE] if edited else []),
+            *([SET_STATUS] if "status" in form.changed_data else []),
+            *([PIN] if "pinned" in form.changed_data else []),
+        )
         if edited:
             services.component_update(component=component, **edited)
         if "status" in form.changed_data:
@@ -269,11 +314,11 @@ class ComponentAdmin(ServiceAdmin):
         for message in refusal.messages:
             self.message_user(request, message, messages.ERROR)
 
-    @admin.action(description="Move up")
+    @admin.action(description="Move up", permissions=["structure"])
     def move_up(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         self._reorder(queryset, upwards=True)
 
-    @admin.action(description="Move down")
+    @admin.action(description="Move down", permissions=["structure"])
     def move_down(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         self._reorder(queryset, upwards=False)
 
@@ -292,7 +337,7 @@ class ComponentAdmin(ServiceAdmin):
                 order.reverse()
             services.components_reorder(ordered=order)
 
-    @admin.action(description="Delete selected components")
+    @admin.action(description="Delete selected components", permissions=["delete"])
     def delete_components(
         self, request: HttpRequest, queryset: QuerySet[Component]
     ) -> None:

@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from statuspage.console import staff_member
+
 from .. import services
 from ..forms import (
     IncidentEditForm,
@@ -29,7 +31,7 @@ from ..forms import (
     PostmortemForm,
 )
 from ..models import ComponentStatus, Incident, IncidentTemplate, IncidentUpdate
-from .base import attempt, staff_member
+from .base import attempt
 
 TEMPLATES = "admin/incidents/incident/"
 # Each submit button of the change page names its action; the action names its form.

@@ -75,6 +75,13 @@ class SubscriberViewSet(ResourceViewSet):
 
     serializer_class = s.SubscriberSerializer
     body_key = "subscriber"
+    permission_model = "notifications.subscriber"
+    action_permissions = {
+        "resend_confirmation": "notifications.change_subscriber",
+        "reactivate": "notifications.change_subscriber",
+        "send_test": "notifications.change_subscriber",
+        "deliveries": "notifications.view_delivery",
+    }
 
     def get_queryset(self) -> QuerySet[Subscriber]:
         components = Prefetch(
@@ -198,6 +205,8 @@ class DeliveryViewSet(ResourceViewSet):
     queues it again under the same id, so receivers can drop a repeat."""
 
     serializer_class = s.DeliverySerializer
+    permission_model = "notifications.delivery"
+    action_permissions = {"resend": "notifications.change_delivery"}
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return all_deliveries()

@@ -105,6 +105,8 @@ class ProbeViewSet(ResourceViewSet):
 
     serializer_class = s.ProbeSerializer
     body_key = "probe"
+    permission_model = "probes.probe"
+    action_permissions = {"results": "probes.view_proberesult"}
 
     def get_queryset(self) -> QuerySet[Probe]:
         probes = Probe.objects.select_related("component")

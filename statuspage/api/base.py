@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -40,16 +42,56 @@ def envelope(
     return _envelopes[key, inner, partial]
 
 
+VERBS = {
+    "list": "view",
+    "retrieve": "view",
+    "create": "add",
+    "update": "change",
+    "partial_update": "change",
+    "destroy": "delete",
+}
+
+
 class PageScopedViewSet(GenericViewSet):
     # A resource under /api/v1/pages/{page_id}/: unknown page ids are 404s. (A
     # comment, not a docstring: the schema would publish it as every description.)
+    #
+    # Each action needs a permission of ``permission_model`` ("incidents.incident"):
+    # view to read, add to create, change to update, delete to delete, unless
+    # ``action_permissions`` names another. The permission class asks for them.
 
+    permission_model = ""
+    action_permissions: dict[str, str] = {}
     lookup_field = "public_id"
     lookup_url_kwarg = "pk"
     lookup_value_regex = "[^/]+"
     body_key = ""
     # Fields Statuspage's clients send next to the envelope rather than in it.
     beside_envelope: tuple[str, ...] = ()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """One request, one transaction: a write refused part way (any 4xx or
+        5xx) leaves nothing behind, however many services it had called."""
+        if request.method in SAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
+
+    def permissions_needed(self, request: Request) -> list[str]:
+        action = self.action or ""
+        if not action:
+            return []  # no action has this method: DRF answers 405, nothing runs
+        if action in self.action_permissions:
+            return [self.action_permissions[action]]
+        verb = VERBS.get(action) or ("view" if request.method in SAFE_METHODS else "")
+        app, _, model = self.permission_model.partition(".")
+        if not verb or not model:
+            # An action nobody mapped is refused, never allowed by default.
+            return [f"{app or 'heliograph'}.unmapped_{action or 'action'}"]
+        return [f"{app}.{verb}_{model}"]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -62,6 +104,14 @@ class PageScopedViewSet(GenericViewSet):
             if any("\x00" in value for value in values):
                 # PostgreSQL refuses NUL in text: say so rather than fail on it.
                 raise ValidationError({name: ["A NUL character is not allowed."]})
+
+    def sent_fields(self, request: Request) -> set[str]:
+        """The names of the fields a body sends, wrapped in ``body_key`` or not."""
+        data = request.data
+        if not isinstance(data, dict):
+            return set()
+        inner = data.get(self.body_key, data)
+        return set(inner) if isinstance(inner, dict) else set()
 
     def read_body(
         self, inner: type[serializers.Serializer], *, partial: bool = False

@@ -33,4 +33,5 @@ urlpatterns = [
     path("pages/<str:page_id>/", include("incidents.api.v1.urls")),
     path("pages/<str:page_id>/", include("notifications.api.urls")),
     path("pages/<str:page_id>/", include("probes.api.urls")),
+    path("pages/<str:page_id>/", include("audit.api.urls")),
 ]

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
+from access.permissions import missing, refusal
+from audit.context import acting_as_user
 from incidents import services
 from incidents.models import Component, IncidentTemplate
 from probes import services as probe_services
@@ -68,14 +71,41 @@ def make_plan(spec: schema.ConfigSpec, *, prune: bool, write: Writer) -> plan.Pl
     return the_plan
 
 
+# The permission each kind of change needs of the person applying the file.
+VERBS = {"+": "add", "~": "change", "-": "delete"}
+MODELS = {
+    "page": "incidents.page",
+    "group": "incidents.component",
+    "component": "incidents.component",
+    "probe": "probes.probe",
+    "template": "incidents.incidenttemplate",
+}
+
+
+def permission_for(change: plan.Change) -> str:
+    app, _, model = MODELS[change.noun].partition(".")
+    return f"{app}.{VERBS[change.sign]}_{model}"
+
+
 def apply_file(
-    text: str, filename: str, *, prune: bool = False, dry_run: bool = False
+    text: str,
+    filename: str,
+    *,
+    prune: bool = False,
+    dry_run: bool = False,
+    user: Any = None,
 ) -> Outcome:
-    """Plan the file and, unless a dry run, apply it; ConfigError on any problem."""
+    """Plan the file and, unless a dry run, apply it; ConfigError on any problem.
+
+    With ``user``, the changes are made as that person, and refused (all of them)
+    if any needs a permission their role does not grant; without, as the operator.
+    """
     spec, source = read_file(text, filename)
     write = Writer(dry_run=dry_run)
-    with transaction.atomic():
+    with transaction.atomic(), _author(user):
         the_plan = make_plan(spec, prune=prune, write=write)
+        if user is not None:
+            the_plan.problems.extend(_unpermitted(the_plan, user))
         if the_plan.problems:
             raise source.error(the_plan.problems)
         for change in the_plan.changes:
@@ -85,6 +115,21 @@ def apply_file(
         if dry_run:
             transaction.set_rollback(True)
     return Outcome(the_plan, write.notes)
+
+
+def _author(user: Any) -> AbstractContextManager[None]:
+    return nullcontext() if user is None else acting_as_user(user, "manage.py apply")
+
+
+def _unpermitted(the_plan: plan.Plan, user: Any) -> list[Problem]:
+    problems = []
+    for change in the_plan.changes:
+        lacking = missing(user, [permission_for(change)])
+        if lacking:
+            problems.append(
+                Problem(change.path, f"{change.title}: {refusal(lacking[0])}")
+            )
+    return problems
 
 
 def _run(change: plan.Change, problems: list[Problem]) -> None:

@@ -24,7 +24,13 @@ from notifications.models import (
     SubscriberState,
 )
 from tests.api_helpers import api_client, body, v1
-from tests.conftest import make_component, make_group, make_incident, make_page
+from tests.conftest import (
+    enqueued,
+    make_component,
+    make_group,
+    make_incident,
+    make_page,
+)
 from tests.notifications.conftest import SmtpSink
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("notifications_queue")]
@@ -221,7 +227,7 @@ def test_it_skips_the_confirmation_mail_when_asked(
     assert response.status_code == 201, response.content
     assert body(response)["state"] == "active"
     assert body(response)["confirmed_at"] is not None
-    assert queued == []
+    assert enqueued(queued) == []
     emails.confirmation_send(subscriber_id=Subscriber.objects.get().pk)
     assert smtp_server.received == []
 
@@ -346,13 +352,13 @@ def test_it_resends_a_confirmation_only_while_unconfirmed(
     with django_capture_on_commit_callbacks() as queued:
         response = post(api, f"subscribers/{pending.public_id}/resend_confirmation")
     assert response.status_code == 201, response.content
-    assert len(queued) == 1
+    assert len(enqueued(queued)) == 1
 
     with django_capture_on_commit_callbacks() as queued:
         refused = post(api, f"subscribers/{confirmed.public_id}/resend_confirmation")
     assert refused.status_code == 409
     assert "awaiting confirmation" in body(refused)["error"]
-    assert queued == []
+    assert enqueued(queued) == []
 
 
 def test_it_reactivates_a_quarantined_subscriber_and_not_an_active_one() -> None:
@@ -454,7 +460,7 @@ def test_it_resends_a_delivery_and_not_one_being_sent(
     assert response.status_code == 202, response.content
     assert body(response)["id"] == failed.public_id  # the same id: receivers dedupe
     assert body(response)["state"] == "pending"
-    assert len(queued) == 1
+    assert len(enqueued(queued)) == 1
     refused = post(api, f"deliveries/{busy.public_id}/resend")
     assert refused.status_code == 409
     assert "being sent" in body(refused)["error"]

@@ -28,11 +28,12 @@ def test_it_answers_401_without_a_token_and_403_to_read_scope_writes() -> None:
 
 
 def test_it_accepts_bearer_as_well_as_oauth() -> None:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
 
     from tokens import services
 
-    user = User.objects.create_user(username="ci")
+    user = User.objects.create_user(username="ci", is_staff=True)
+    user.groups.add(Group.objects.get(name="viewer"))
     _, plaintext = services.token_create(user=user, name="ci", scope="read")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")

@@ -7,7 +7,7 @@ import ipaddress
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
@@ -45,7 +45,8 @@ def allow_local(settings: Any) -> None:
 
 
 def make_token(scope: str = "read") -> tuple[ApiToken, str]:
-    user = User.objects.create_user(f"scraper{User.objects.count()}")
+    user = User.objects.create_user(f"scraper{User.objects.count()}", is_staff=True)
+    user.groups.add(Group.objects.get(name="viewer"))
     return token_create(user=user, name="prometheus", scope=scope)
 
 

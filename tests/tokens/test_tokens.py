@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import reverse
 from rest_framework.response import Response
@@ -25,7 +25,12 @@ ADD = reverse("admin:tokens_apitoken_add")
 
 
 class Probe(APIView):
-    """A stand-in for the coming management API, on the project's DRF defaults."""
+    """A stand-in for a management API view, on the project's DRF defaults."""
+
+    def permissions_needed(self, request: Any) -> list[str]:
+        if request.method == "GET":
+            return ["incidents.view_component"]
+        return ["incidents.change_component"]
 
     def get(self, request: Any) -> Response:
         return Response({"user": request.user.username, "token": request.auth.pk})
@@ -34,10 +39,13 @@ class Probe(APIView):
         return Response({"written": True}, status=201)
 
 
-def make_user(**overrides: Any) -> User:
-    fields: dict[str, Any] = {"username": "ada"}
+def make_user(role: str | None = "admin", **overrides: Any) -> User:
+    fields: dict[str, Any] = {"username": "ada", "is_staff": True}
     fields.update(overrides)
-    return User.objects.create_user(**fields)
+    user = User.objects.create_user(**fields)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def make_token(**overrides: Any) -> tuple[ApiToken, str]:
@@ -142,7 +150,9 @@ def test_it_records_last_use_at_most_once_a_minute(
     assert token.last_used_at == start
 
     with time_machine.travel(start + dt.timedelta(seconds=59), tick=False):
-        with django_assert_num_queries(1):  # the lookup, no write
+        # The lookup and the owner's permissions (their own and their roles'),
+        # no write.
+        with django_assert_num_queries(3):
             call(authorization=f"Bearer {plaintext}")
     token.refresh_from_db()
     assert token.last_used_at == start

@@ -90,6 +90,8 @@ class IncidentViewSet(ResourceViewSet):
 
     serializer_class = s.IncidentSerializer
     body_key = "incident"
+    permission_model = "incidents.incident"
+    action_permissions = {"postmortem_publish": "incidents.change_incident"}
 
     def get_queryset(self) -> QuerySet[Incident]:
         # Any: django-stubs cannot type a Prefetch on a custom QuerySet's manager.
@@ -288,6 +290,7 @@ class IncidentUpdateViewSet(ResourceViewSet):
 
     serializer_class = s.IncidentUpdateSerializer
     body_key = "incident_update"
+    permission_model = "incidents.incidentupdate"
 
     def get_queryset(self) -> QuerySet[IncidentUpdate]:
         incident = get_object_or_404(

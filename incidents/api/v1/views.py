@@ -29,6 +29,10 @@ from statuspage.api.base import (
 from . import serializers as s
 
 RENAMED = {"group": "group_id", "description": "page_description"}
+STATUS_PERMISSIONS = {
+    "status": "incidents.set_component_status",
+    "pinned": "incidents.pin_component",
+}
 
 
 @extend_schema(tags=["pages"])
@@ -38,6 +42,7 @@ class PageViewSet(PageScopedViewSet):
 
     serializer_class = s.PageSerializer
     body_key = "page"
+    permission_model = "incidents.page"
     pagination_class = None
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -79,6 +84,22 @@ class ComponentViewSet(ResourceViewSet):
 
     serializer_class = s.ComponentSerializer
     body_key = "component"
+    permission_model = "incidents.component"
+
+    def permissions_needed(self, request: Request) -> list[str]:
+        """A change of status or pin needs the responder's permissions for them;
+        any other field, the permission to change the component itself."""
+        if self.action not in ("update", "partial_update"):
+            return super().permissions_needed(request)
+        sent = self.sent_fields(request)
+        needed = [
+            permission
+            for field, permission in STATUS_PERMISSIONS.items()
+            if field in sent
+        ]
+        if not needed or sent - set(STATUS_PERMISSIONS):
+            needed.append("incidents.change_component")
+        return needed
 
     def get_queryset(self) -> QuerySet[Component]:
         return (
@@ -135,6 +156,7 @@ class GroupViewSet(ResourceViewSet):
 
     serializer_class = s.GroupSerializer
     body_key = "component_group"
+    permission_model = "incidents.component"
     beside_envelope = ("description",)  # as in Statuspage's own API
 
     def get_queryset(self) -> QuerySet[Component]:
@@ -202,6 +224,7 @@ class TemplateViewSet(ResourceViewSet):
 
     serializer_class = s.TemplateSerializer
     body_key = "template"
+    permission_model = "incidents.incidenttemplate"
 
     def get_queryset(self) -> QuerySet[IncidentTemplate]:
         components = Prefetch(

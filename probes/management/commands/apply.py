@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from statuspage.configfile import ConfigError, apply_file
@@ -36,6 +37,14 @@ class Command(BaseCommand):
             help="Also delete components, groups, probes and templates the file "
             "does not name.",
         )
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            help="Apply as this staff user: refused unless their role grants every "
+            "change, and recorded under their name in the audit log (default: "
+            "the operator, recorded as the command line).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["config"])
@@ -43,9 +52,14 @@ class Command(BaseCommand):
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read it: {exc}") from None
+        user = _staff_user(options["as_user"])
         try:
             outcome = apply_file(
-                text, str(path), prune=options["prune"], dry_run=options["dry_run"]
+                text,
+                str(path),
+                prune=options["prune"],
+                dry_run=options["dry_run"],
+                user=user,
             )
         except ConfigError as exc:
             raise CommandError(f"{exc}\nNothing was written.") from None
@@ -61,3 +75,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Dry run: {outcome.plan.summary()}; nothing written.")
         else:
             self.stdout.write(self.style.SUCCESS(f"Applied: {outcome.plan.summary()}."))
+
+
+def _staff_user(username: str | None) -> Any:
+    if username is None:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.is_active or not user.is_staff:
+        raise CommandError(
+            f"--as {username}: no active staff user has this name. Nothing was written."
+        )
+    return user

@@ -1,0 +1,1 @@
+from tests.access.conftest import who, world  # noqa: F401 - fixtures
