@@ -60,6 +60,11 @@ class Subscriber(models.Model):
     quarantined_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_from = models.GenericIPAddressField(null=True, blank=True)
+    # The per-address limit on confirmation mail, shared by every process through
+    # this row: the last one mailed, and how many since ``confirmations_since``.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmations_since = models.DateTimeField(null=True, blank=True)
+    confirmations_sent = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import math
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.recording import record
@@ -105,23 +109,86 @@ def subscriber_subscribe(
     subscriber.save()
     subscriber.components.set(components)
     if subscriber.state == SubscriberState.PENDING:
-        _confirmation_queue(subscriber)
+        # Past the address's share the sign-up still counts, silently: the answer
+        # must not tell whether an address is subscribed, or was just mailed.
+        with contextlib.suppress(ConfirmationLimited):
+            _confirmation_queue(subscriber)
     return subscriber, secret
 
 
+class ConfirmationLimited(Exception):
+    """The address had its share of confirmation mail; ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        interval = settings.NOTIFICATIONS_CONFIRM_INTERVAL_SECONDS
+        per_day = settings.NOTIFICATIONS_CONFIRM_PER_DAY
+        super().__init__(
+            f"A confirmation was mailed to this address recently: at most one goes "
+            f"every {interval} seconds and {per_day} a day."
+        )
+        self.retry_after = retry_after
+
+
 def _confirmation_queue(subscriber: Subscriber) -> None:
+    """Mail the confirmation after commit, if the address's limit allows it.
+
+    The limit holds for every path and process: the row's conditional UPDATE
+    grants each mail, and the database lets only one of two racing requests in.
+    """
     from .tasks import confirmation_send
 
+    wait = confirmation_claim(subscriber_id=subscriber.pk)
+    if wait:
+        raise ConfirmationLimited(wait)
     after_commit(
         lambda: confirmation_send.apply_async(args=(subscriber.pk,)),
         f"the confirmation of subscriber {subscriber.pk}",
     )
 
 
+def confirmation_claim(*, subscriber_id: int) -> int:
+    """Take one confirmation mail of the address's share: 0 if taken, or else the
+    seconds until the next may go.
+
+    1. A new day (none mailed yet, or the first of the count is a day old) starts
+       the count again at one, if the interval since the last mail has passed.
+    2. Otherwise the count goes up by one, if it is under the day's share and the
+       interval has passed.
+    """
+    now = timezone.now()
+    interval = dt.timedelta(seconds=settings.NOTIFICATIONS_CONFIRM_INTERVAL_SECONDS)
+    day_ago = now - dt.timedelta(days=1)
+    rested = Q(confirmation_sent_at__isnull=True) | Q(
+        confirmation_sent_at__lte=now - interval
+    )
+    new_day = Q(confirmations_since__isnull=True) | Q(confirmations_since__lte=day_ago)
+    rows = Subscriber.objects.filter(rested, pk=subscriber_id)
+    if rows.filter(new_day).update(
+        confirmation_sent_at=now, confirmations_since=now, confirmations_sent=1
+    ):
+        return 0
+    under_share = Q(confirmations_sent__lt=settings.NOTIFICATIONS_CONFIRM_PER_DAY)
+    if rows.filter(under_share).update(
+        confirmation_sent_at=now, confirmations_sent=F("confirmations_sent") + 1
+    ):
+        return 0
+    return _confirmation_wait(Subscriber.objects.get(pk=subscriber_id), now, interval)
+
+
+def _confirmation_wait(
+    subscriber: Subscriber, now: dt.datetime, interval: dt.timedelta
+) -> int:
+    ready = [(subscriber.confirmation_sent_at or now) + interval]
+    if subscriber.confirmations_sent >= settings.NOTIFICATIONS_CONFIRM_PER_DAY:
+        ready.append((subscriber.confirmations_since or now) + dt.timedelta(days=1))
+    return max(1, math.ceil((max(ready) - now).total_seconds()))
+
+
 @transaction.atomic
 def subscriber_resend_confirmation(*, subscriber: Subscriber) -> Subscriber:
     """Mail the confirmation link again, with a fresh expiry, to an email
-    subscriber still awaiting it."""
+    subscriber still awaiting it; raises ConfirmationLimited past the address's
+    share (staff are told; visitors never are)."""
     if (
         subscriber.channel != Channel.EMAIL
         or subscriber.state != SubscriberState.PENDING

@@ -23,6 +23,7 @@ from django_ratelimit.core import is_ratelimited  # type: ignore[import-untyped]
 
 from incidents.models import Page
 
+from .emails import duration
 from .forms import ScopeForm, SubscribeForm
 from .models import Channel, Scope, Subscriber, SubscriberState
 from .subscribers import (
@@ -81,7 +82,10 @@ def _subscribed(
     request: HttpRequest, page: Page, subscriber: Subscriber, secret: str | None
 ) -> HttpResponse:
     if subscriber.channel == Channel.EMAIL:
-        context = {"page": page, "subscriber": subscriber}
+        # The same answer whether or not a mail went out (the address may be
+        # subscribed already, or have had its share): it tells nobody which.
+        interval = duration(settings.NOTIFICATIONS_CONFIRM_INTERVAL_SECONDS)
+        context = {"page": page, "subscriber": subscriber, "confirm_interval": interval}
         return render(request, "notifications/check_inbox.html", context)
     return render(
         request,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -190,6 +191,17 @@ if REDIS_URL:
             },
         }
     }
+else:
+    # Embedded: one cache in var/ for every process of this machine (web workers, the
+    # Celery worker), so the sign-up and API rate limits count across them. diskcache
+    # increments in an SQLite transaction; Django's DatabaseCache and FileBasedCache
+    # get then set, and lost 7% and 60% of 2,000 increments from 4 processes.
+    CACHES = {
+        "default": {
+            "BACKEND": "diskcache.DjangoCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 _VALIDATORS = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -340,11 +352,47 @@ PROBE_CLAIM_LIMIT = env_int("PROBE_CLAIM_LIMIT", 5000)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch still queued after this long is dropped: its slot has passed.
 PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 60)
-# Journey credentials by name (PROBE_SECRET_<NAME>), read from the environment.
-PROBE_SECRETS = {
+# Journey credentials by name (PROBE_SECRET_<NAME>), read from the environment, and
+# the hosts each may be sent to (PROBE_SECRET_<NAME>_HOSTS=login.acme.com,*.acme.com,
+# 127.0.0.1:8001): a bare host is its scheme's default port, a leading "*." any
+# subdomain (not the domain itself). A secret without its _HOSTS is sent nowhere.
+# The web processes need the _HOSTS too: a probe is checked against them when saved.
+_PROBE_HOST = re.compile(
+    r"^(?:(?P<wild>\*\.)?(?P<name>[a-z0-9-]+(?:\.[a-z0-9-]+)*)|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>\d{1,5}))?$"
+)
+
+
+def _probe_secret_hosts(variable: str, value: str) -> tuple[str, ...]:
+    hosts = tuple(h.strip().lower().rstrip(".") for h in value.split(",") if h.strip())
+    for host in hosts:
+        if not _probe_host_ok(host):
+            raise ImproperlyConfigured(
+                f"{variable}: {host!r} is not a host or host:port (e.g. "
+                "login.acme.com, *.acme.com, 127.0.0.1:8001, [::1]:8001)"
+            )
+    return hosts
+
+
+def _probe_host_ok(host: str) -> bool:
+    match = _PROBE_HOST.match(host)
+    if match is None or not 0 < int(match["port"] or 1) < 65536:
+        return False
+    # "*.com" or "*.0.0.1" would let the secret go to nearly anyone.
+    name = match["name"] or ""
+    return not match["wild"] or ("." in name and not name.replace(".", "").isdigit())
+
+
+_PROBE_ENV = {
     name.removeprefix("PROBE_SECRET_"): value
     for name, value in os.environ.items()
     if name.startswith("PROBE_SECRET_")
+}
+PROBE_SECRETS = {n: v for n, v in _PROBE_ENV.items() if not n.endswith("_HOSTS")}
+PROBE_SECRET_HOSTS = {
+    name.removesuffix("_HOSTS"): _probe_secret_hosts(f"PROBE_SECRET_{name}", value)
+    for name, value in _PROBE_ENV.items()
+    if name.endswith("_HOSTS")
 }
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
@@ -398,6 +446,12 @@ NOTIFICATIONS_QUARANTINE_FAILURES = env_int("NOTIFICATIONS_QUARANTINE_FAILURES",
 NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS = env_int(
     "NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600
 )
+# Confirmation mail per address, whatever asks for it (the public page, the API's
+# create and resend_confirmation): at most one per interval and so many a day.
+NOTIFICATIONS_CONFIRM_INTERVAL_SECONDS = env_int(
+    "NOTIFICATIONS_CONFIRM_INTERVAL_SECONDS", 300
+)
+NOTIFICATIONS_CONFIRM_PER_DAY = env_int("NOTIFICATIONS_CONFIRM_PER_DAY", 5)
 NOTIFICATIONS_MESSAGE_ID_DOMAIN = env_str(
     "NOTIFICATIONS_MESSAGE_ID_DOMAIN", "heliograph"
 )

@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -167,8 +168,11 @@ class SubscriberViewSet(ResourceViewSet):
     @action(detail=True, methods=["post"])
     def resend_confirmation(self, request: Request, page_id: str, pk: str) -> Response:
         subscriber = self.get_object()
-        with conflicts():
-            services.subscriber_resend_confirmation(subscriber=subscriber)
+        try:
+            with conflicts():
+                services.subscriber_resend_confirmation(subscriber=subscriber)
+        except services.ConfirmationLimited as limited:
+            raise Throttled(wait=limited.retry_after, detail=str(limited)) from None
         return self.respond(subscriber, status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=s.SubscriberSerializer)

@@ -3,6 +3,7 @@
 JSON paths are dotted: ``data.status`` reads ``{"data": {"status": ...}}`` and a
 number indexes a list, so ``items.0.name`` reads ``{"items": [{"name": ...}]}``.
 ``json_equals`` compares JSON values exactly (``1`` does not equal ``"1"``).
+Failures say what was expected and what kind of value came, never the value itself.
 """
 
 from __future__ import annotations
@@ -177,8 +178,26 @@ def _json_failure(path: str, expected: Any, reply: Reply) -> str:
         return f"{path} not found in the JSON response"
     # JSON true is not 1: compare the kinds of scalars as well as their values.
     if actual != expected or isinstance(actual, bool) != isinstance(expected, bool):
-        return f"{path} is {_show(actual)}, expected {_show(expected)}"
+        return f"{path} was {describe_value(actual)}, expected {_show(expected)}"
     return ""
+
+
+def describe_value(value: Any) -> str:
+    """What a response value is, never what it says: the target may echo a secret
+    in a spelling no redactor knows (upper-cased, encoded)."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string of {_count(len(value), 'character')}"
+    if isinstance(value, dict):
+        return f"an object of {_count(len(value), 'key')}"
+    return f"a list of {_count(len(value), 'item')}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _show(value: Any) -> str:

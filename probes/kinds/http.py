@@ -16,8 +16,8 @@ import aiohttp
 
 from .assertions import ASSERTION_FIELDS, assess, validate_assertions
 from .base import Outcome, ProbeKind, ProbeOutcome, RunContext, StepResult, clip, single
+from .bindings import SecretGuard, SecretRefused, check_secret_hosts
 from .config import FieldChecker
-from .network import describe_error
 from .placeholders import (
     MissingVariable,
     Redactor,
@@ -27,6 +27,7 @@ from .placeholders import (
 from .request import (
     REQUEST_FIELDS,
     TLS_FIELDS,
+    describe_failure,
     render_request,
     send,
     ssl_option,
@@ -55,6 +56,7 @@ class Http(ProbeKind):
             set(normalised["secrets"]),
             "is not declared in secrets",
         )
+        check_secret_hosts(check, normalised["secrets"])
         check.raise_if_any()
         return normalised
 
@@ -62,14 +64,19 @@ class Http(ProbeKind):
         names = self.secret_names(self.config)
         secrets = {name: ctx.secrets[name] for name in names if name in ctx.secrets}
         redact = Redactor(secrets.values())
+        guard = SecretGuard.for_config(names, secrets)
         try:
             request = render_request(self.config, secrets)
             tls = ssl_option(self.config)
-            reply = await send(ctx.session, request, tls=tls, timeout=ctx.timeout)
+            reply = await send(
+                ctx.session, request, tls=tls, timeout=ctx.timeout, guard=guard
+            )
         except MissingVariable as exc:
             return _down(f"secret {exc.name!r} is not set ({names.get(exc.name)})")
+        except SecretRefused as exc:
+            return _down(str(exc))
         except TARGET_ERRORS as exc:
-            return _down(redact(describe_error(exc, ctx.timeout)))
+            return _down(redact(describe_failure(exc, ctx.timeout)))
         outcome, error = assess(self.config, reply)
         result = StepResult(
             step="main",

@@ -7,7 +7,10 @@ optional ``component`` public id, ``cleanup`` and ``extract``), ``secrets``
 1. Steps run in order; ``{{name}}`` placeholders take secrets and extracted values.
 2. The first failed step is DOWN; later steps are SKIPPED, except cleanup steps,
    which always run (a sign-out must not leave sessions behind).
-3. Every error is scrubbed of secret and extracted values before it is returned.
+3. A request that would carry a secret to a host it is not bound to is not sent
+   (see bindings.py); redirects are checked the same way before they are followed.
+4. Every error is scrubbed of secret and extracted values before it is returned,
+   and none quotes the response (assertions describe what they found instead).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import aiohttp
 
 from .assertions import Reply, assess
 from .base import Outcome, ProbeKind, ProbeOutcome, RunContext, StepResult, clip
+from .bindings import SecretGuard, SecretRefused
 from .extraction import ExtractionFailed, extract
 from .http import TARGET_ERRORS
 from .journey_config import validate_journey
-from .network import client_session, describe_error
+from .network import client_session
 from .placeholders import MissingVariable, Redactor
-from .request import render_request, send, ssl_option
+from .request import describe_failure, render_request, send, ssl_option
 
 # Share of the time budget kept for cleanup steps, so a slow journey still signs out.
 CLEANUP_SHARE = 0.25
@@ -42,10 +46,11 @@ class Journey(ProbeKind):
         names = self.secret_names(self.config)
         variables = {name: ctx.secrets[name] for name in names if name in ctx.secrets}
         redact = Redactor(variables.values())
+        guard = SecretGuard.for_config(names, variables)
         # unsafe=True keeps cookies of IP-address hosts such as 127.0.0.1.
         jar = aiohttp.CookieJar(unsafe=True)
         async with client_session(cookie_jar=jar, limit=4) as session:
-            run = _Run(self, ctx, session, jar, variables, redact)
+            run = _Run(self, ctx, session, jar, variables, redact, guard)
             results = await run.all_steps()
         return ProbeOutcome([replace(r, error=clip(redact(r.error))) for r in results])
 
@@ -61,12 +66,13 @@ class _Run:
         jar: aiohttp.CookieJar,
         variables: dict[str, str],
         redact: Redactor,
+        guard: SecretGuard,
     ) -> None:
         self.steps: list[dict[str, Any]] = journey.config["steps"]
         self.secret_names = journey.secret_names(journey.config)
         self.tls = ssl_option(journey.config)
         self.ctx, self.session, self.jar = ctx, session, jar
-        self.variables, self.redact = variables, redact
+        self.variables, self.redact, self.guard = variables, redact, guard
         self.deadline = time.monotonic() + ctx.timeout
 
     async def all_steps(self) -> list[StepResult]:
@@ -97,9 +103,13 @@ class _Run:
             return self._result(step, Outcome.DOWN, error=self._missing(exc.name))
         budget = max(self._time_left(step), 0.01)
         try:
-            reply = await send(self.session, request, tls=self.tls, timeout=budget)
+            reply = await send(
+                self.session, request, tls=self.tls, timeout=budget, guard=self.guard
+            )
+        except SecretRefused as exc:
+            return self._result(step, Outcome.DOWN, error=str(exc))
         except TARGET_ERRORS as exc:
-            error = describe_error(exc, round(budget, 1))
+            error = describe_failure(exc, round(budget, 1))
             return self._result(step, Outcome.DOWN, error=error)
         outcome, error = assess(step, reply)
         extraction_error = self._extract(step, reply, request["url"])

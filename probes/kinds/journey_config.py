@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .assertions import ASSERTION_FIELDS, validate_assertions
+from .bindings import check_secret_hosts
 from .config import FieldChecker
 from .extraction import validate_extraction
 from .placeholders import check_placeholders, validate_secrets
@@ -39,14 +40,15 @@ def validate_journey(config: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(raw, dict):
             check.error(f"steps.{index}", "must be an object with a name and a url")
             continue
-        steps.append(_validate_step(check.nested(raw, f"steps.{index}"), known, names))
+        step_check = check.nested(raw, f"steps.{index}")
+        steps.append(_validate_step(step_check, secrets, known, names))
     check.raise_if_any()
     normalised["steps"] = steps
     return normalised
 
 
 def _validate_step(
-    check: FieldChecker, known: set[str], names: set[str]
+    check: FieldChecker, secrets: dict[str, str], known: set[str], names: set[str]
 ) -> dict[str, Any]:
     check.unknown(STEP_FIELDS)
     name = check.text("name", required=True)
@@ -65,6 +67,7 @@ def _validate_step(
     }
     hint = "is neither in secrets nor extracted by an earlier step"
     check_placeholders(check, TEMPLATED_FIELDS, known, hint)
+    check_secret_hosts(check, secrets, name)
     step["extract"] = _validate_extractions(check)
     known.update(spec["var"] for spec in step["extract"] if spec.get("var"))
     return step

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import ssl
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from .assertions import Reply
+from .bindings import NO_SECRETS, SecretGuard, SecretRefused
 from .config import FieldChecker
-from .network import is_forbidden_address, refuse_forbidden, tls_context
+from .network import describe_error, is_forbidden_address, refuse_forbidden, tls_context
 from .placeholders import PLACEHOLDER, render
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -96,34 +99,119 @@ def ssl_option(config: dict[str, Any]) -> ssl.SSLContext | bool:
     return True
 
 
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 10
+# Headers a redirect to another origin must not take along (as browsers do).
+CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
+
+
+class RedirectFailed(ValueError):
+    """A redirect that cannot be followed (no http URL, too many of them)."""
+
+
 async def send(
     session: aiohttp.ClientSession,
     request: dict[str, Any],
     *,
     tls: ssl.SSLContext | bool,
     timeout: float,
+    guard: SecretGuard = NO_SECRETS,
 ) -> Reply:
-    """Send a (rendered) request and read its answer; raises on network failure."""
-    refuse_forbidden(urlsplit(request["url"]).hostname or "")
+    """Send a (rendered) request and read its answer; raises on network failure.
+
+    Redirects are followed here rather than by aiohttp, which would re-send custom
+    headers and 307/308 bodies to any host: each hop is checked by ``guard`` first,
+    so a secret never follows a redirect to a host it is not bound to.
+    """
     started = time.perf_counter()
+    deadline = time.monotonic() + max(timeout, 0.001)
+    hop = request
+    for hops in range(MAX_REDIRECTS + 1):
+        try:
+            guard.check(hop)
+        except SecretRefused as exc:
+            raise SecretRefused(_redirect_refused(exc) if hops else str(exc)) from None
+        refuse_forbidden(urlsplit(hop["url"]).hostname or "")
+        budget = max(deadline - time.monotonic(), 0.001)
+        reply, location = await _send_once(session, hop, tls=tls, timeout=budget)
+        if not (hop.get("follow_redirects") and reply.status in REDIRECTS and location):
+            latency_ms = (time.perf_counter() - started) * 1000
+            return replace(reply, latency_ms=latency_ms)
+        hop = next_hop(hop, reply.status, location)
+    raise RedirectFailed(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _redirect_refused(exc: SecretRefused) -> str:
+    return f"redirect not followed: it {str(exc).removeprefix('not sent: ')}"
+
+
+async def _send_once(
+    session: aiohttp.ClientSession,
+    request: dict[str, Any],
+    *,
+    tls: ssl.SSLContext | bool,
+    timeout: float,
+) -> tuple[Reply, str | None]:
     async with session.request(
         request["method"],
         request["url"],
         headers=request.get("headers") or None,
         data=request.get("form") or request.get("body"),
         json=request.get("json"),
-        allow_redirects=request.get("follow_redirects", False),
+        allow_redirects=False,
         ssl=tls,
-        timeout=aiohttp.ClientTimeout(total=max(timeout, 0.001)),
+        timeout=aiohttp.ClientTimeout(total=timeout),
     ) as response:
-        raw = await _read_capped(response)
-        latency_ms = (time.perf_counter() - started) * 1000
-        return Reply(
+        location = response.headers.get("Location")
+        redirect = request.get("follow_redirects") and response.status in REDIRECTS
+        raw = b"" if redirect and location else await _read_capped(response)
+        reply = Reply(
             status=response.status,
             text=raw.decode(_charset(response), errors="replace"),
-            latency_ms=latency_ms,
+            latency_ms=0,
             headers=response.headers,
         )
+        return reply, location
+
+
+def next_hop(request: dict[str, Any], status: int, location: str) -> dict[str, Any]:
+    """The request a redirect asks for, as browsers (and aiohttp) make it."""
+    current = URL(request["url"])
+    try:
+        target = current.join(URL(location))
+    except ValueError:
+        raise RedirectFailed("redirected to a location that is not a URL") from None
+    if target.scheme not in ("http", "https") or not target.raw_host:
+        raise RedirectFailed("redirected to a location that is not an http(s) URL")
+    hop = {**request, "url": str(target)}
+    if (status == 303 and request["method"] != "HEAD") or (
+        status in (301, 302) and request["method"] == "POST"
+    ):
+        hop.update(method="GET", body=None, form=None, json=None)
+    if target.origin() != current.origin():
+        hop["headers"] = {
+            name: value
+            for name, value in (request.get("headers") or {}).items()
+            if name.lower() not in CREDENTIAL_HEADERS
+        }
+    return hop
+
+
+def describe_failure(exc: BaseException, timeout: float) -> str:
+    """``describe_error`` without the words of the response: aiohttp's parse errors
+    quote the bytes they choked on and a disconnect its partial answer, where a
+    reflected secret may sit in a spelling the Redactor does not know."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "the response was not valid HTTP"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection before answering in full"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "the response body was cut off or malformed"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "the URL is not valid"
+    if isinstance(exc, RedirectFailed):
+        return str(exc)
+    return describe_error(exc, timeout)
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:

@@ -256,10 +256,21 @@ def acme_app(acme: Acme) -> web.Application:
 
 
 @pytest.fixture
-def acme(aio_server: Callable[[web.Application], str]) -> Acme:
+def acme(aio_server: Callable[[web.Application], str], settings: Any) -> Acme:
+    """Acme, with the journey's secrets bound to its host:port (and only there)."""
     target = Acme()
     target.url = aio_server(acme_app(target))
+    bind_secrets(settings, target.url, "ACME_USER", "ACME_PASSWORD")
     return target
+
+
+def bind_secrets(settings: Any, url: str, *names: str) -> None:
+    """PROBE_SECRET_<NAME>_HOSTS=<url's host:port> for each name, as bin/run does."""
+    host = url.split("/")[2]
+    settings.PROBE_SECRET_HOSTS = {
+        **settings.PROBE_SECRET_HOSTS,
+        **{name: (host,) for name in names},
+    }
 
 
 LOGIN, WEB, API = "loginlogout1", "webapp000001", "api000000001"

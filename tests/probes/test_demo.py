@@ -30,11 +30,12 @@ from probes.demo.target import Acme
 from probes.kinds import Outcome, ProbeOutcome, kind_class
 from probes.models import Probe, ProbeResult
 from tests.conftest import ROOT
-from tests.probes.conftest import run_validated
+from tests.probes.conftest import bind_secrets, run_validated
 
 pytestmark = pytest.mark.django_db
 
 USER, PASSWORD = "acme-probe", "correct horse battery staple"
+SECRET_NAMES = ("DEMO_USER", "DEMO_PASSWORD")
 STEPS = (
     "Open the sign-in form",
     "Sign in",
@@ -49,6 +50,9 @@ def var_dir(settings: Any, tmp_path: Path) -> Path:
     settings.VAR_DIR = tmp_path
     settings.PROBE_REGIONS = ["local"]
     settings.PROBE_SECRETS = {"DEMO_USER": USER, "DEMO_PASSWORD": PASSWORD}
+    # As bin/run binds them to its target; these are the targets the tests load.
+    hosts = ("127.0.0.1:8001", "acme.test:9")
+    settings.PROBE_SECRET_HOSTS = dict.fromkeys(SECRET_NAMES, hosts)
     return tmp_path
 
 
@@ -86,6 +90,16 @@ def test_it_loads_with_the_load_action_and_its_urls() -> None:
         "http://acme.test:9/" in json.dumps(probe.config)
         for probe in Probe.objects.all()
     )
+
+
+def test_it_refuses_to_load_a_journey_whose_secrets_are_bound_elsewhere() -> None:
+    with pytest.raises(CommandError) as refused:
+        run_demo("--target-url", "http://acme.example:8001")
+
+    message = str(refused.value)
+    assert "PROBE_SECRET_DEMO_PASSWORD_HOSTS" in message
+    assert "acme.example:8001" in message
+    assert not Probe.objects.exists()
 
 
 def test_it_loads_three_probes_of_the_acme_product() -> None:
@@ -191,11 +205,15 @@ def test_it_refuses_an_unknown_path() -> None:
 
 
 @pytest.fixture
-def acme_url(aio_server: Callable[[web.Application], str], var_dir: Path) -> str:
+def acme_url(
+    aio_server: Callable[[web.Application], str], var_dir: Path, settings: Any
+) -> str:
     acme = Acme(
         username=USER, password=PASSWORD, state_file=var_dir / "demo-target.json"
     )
-    return aio_server(acme.app())
+    url = aio_server(acme.app())
+    bind_secrets(settings, url, *SECRET_NAMES)
+    return url
 
 
 def run_journey(acme_url: str) -> dict[str, Any]:
@@ -328,8 +346,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def target_process(tmp_path: Path) -> Iterator[str]:
+def target_process(tmp_path: Path, settings: Any) -> Iterator[str]:
     port = free_port()
+    bind_secrets(settings, f"http://127.0.0.1:{port}", *SECRET_NAMES)
     env = {
         **os.environ,
         "HELIOGRAPH_VAR_DIR": str(tmp_path),

@@ -116,8 +116,8 @@ def test_it_never_shows_the_password_even_when_the_server_echoes_it(acme):
     sign_in = result.steps[1]
     assert sign_in.outcome is Outcome.DOWN
     # The user name is a declared secret too, so it goes as well.
-    expected = 'error is "Wrong password [redacted] for [redacted]", expected null'
-    assert sign_in.error == expected
+    # Described, not quoted: the echo could be in a spelling no redactor knows.
+    assert sign_in.error == "error was a string of 38 characters, expected null"
     for step in result.steps:
         assert "hunter2" not in step.error
 
@@ -130,7 +130,7 @@ def test_it_never_shows_an_extracted_token(acme):
     me = result.steps[4]
     assert me.outcome is Outcome.DOWN
     # "alice" is the declared username secret, hence redacted in the expectation.
-    assert me.error == 'user.name is "expired token [redacted]", expected "[redacted]"'
+    assert me.error == 'user.name was a string of 46 characters, expected "[redacted]"'
     assert not any(token in s.error for s in result.steps for token in acme.tokens)
 
 

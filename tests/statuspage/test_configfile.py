@@ -19,6 +19,13 @@ pytestmark = pytest.mark.django_db
 EXAMPLE = ROOT / "examples" / "heliograph.yaml"
 
 
+@pytest.fixture(autouse=True)
+def example_secret_hosts(settings: Any) -> None:
+    """The bindings the example's comment asks for: its journey signs in there."""
+    names = ("EXAMPLE_PROBE_USER", "EXAMPLE_PROBE_PASSWORD")
+    settings.PROBE_SECRET_HOSTS = dict.fromkeys(names, ("example.com",))
+
+
 def run(command: str, *args: str) -> str:
     out = io.StringIO()
     call_command(command, *args, stdout=out)
