@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +17,7 @@ from django.urls import reverse
 
 from accounts import sso
 from statuspage import settings as project_settings
+from tests.conftest import ROOT
 
 from .conftest import PASSWORD, make_staff
 
@@ -89,3 +94,68 @@ def test_it_reads_a_role_map(monkeypatch: pytest.MonkeyPatch) -> None:
         "heliograph-admins": "admin",
         "urn:acme:ops": "responder",
     }
+
+
+SHOW_SECRET = (
+    "from django.conf import settings; "
+    "print(settings.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]['secret'])"
+)
+
+
+def check(*command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py check`` (or another command) with these settings on top of the
+    test run's."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *(command or ["check"])],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"LOCAL_PASSWORDS": "false"},
+            "LOCAL_PASSWORDS=false needs single sign-on: set OIDC_SERVER_URL",
+        ),
+        (
+            {"OIDC_SERVER_URL": "https://id.acme.test", "OIDC_CLIENT_ID": "h"},
+            "OIDC_SERVER_URL is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET",
+        ),
+        (
+            {"SIGNIN_ACCOUNT_FAILURE_LIMIT": "0"},
+            "SIGNIN_ACCOUNT_FAILURE_LIMIT=0: expected 1 or more",
+        ),
+        ({"SIGNIN_LOCKOUT_MINUTES": "soon"}, "SIGNIN_LOCKOUT_MINUTES='soon'"),
+    ],
+    ids=["no-way-in", "no-secret", "zero-limit", "not-a-number"],
+)
+def test_it_names_a_sign_in_setting_that_cannot_work(
+    env: dict[str, str], message: str
+) -> None:
+    result = check(**env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_it_reads_the_client_secret_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "oidc_client_secret"
+    secret.write_text("from-a-file\n")
+
+    result = check(
+        "shell",
+        "-c",
+        SHOW_SECRET,
+        OIDC_SERVER_URL="https://id.acme.test",
+        OIDC_CLIENT_ID="heliograph",
+        OIDC_CLIENT_SECRET_FILE=str(secret),
+        LOCAL_PASSWORDS="false",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "from-a-file"
