@@ -40,9 +40,16 @@ lint: dev-venv
 
 test: dev-venv
 	bin/ensure-services
+	$(MAKE) --no-print-directory tests/oidc/node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# The single sign-on tests start a real OpenID Connect provider (panva's
+# oidc-provider, pinned in tests/oidc/package-lock.json).
+tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Probe throughput and lag figures (not a test; prints, never fails on a figure):
 #   make bench BENCH_ARGS="--sizes 1000 --duration 30"

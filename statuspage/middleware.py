@@ -35,7 +35,11 @@ class ConsoleServersMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
         self.get_response = get_response
-        self.console = reverse("admin:index")  # at start-up: no script prefix yet
+        # At start-up: no script prefix yet. Signing in is part of the console.
+        self.console = (
+            reverse("admin:index"),
+            reverse("account_login").removesuffix("login/"),
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info.startswith(self.console):

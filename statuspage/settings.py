@@ -6,6 +6,7 @@ on the local file system, so it needs no server. ``.env.example`` lists every va
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -232,7 +233,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
 
-LOGIN_URL = "admin:login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -516,6 +516,144 @@ SPECTACULAR_SETTINGS = {
 # Who may read /metrics without an API token: addresses or networks, compared with
 # the connection's address (REMOTE_ADDR). Behind a proxy that is the proxy's.
 METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")
+
+# --- Signing in (accounts/) ---
+# django-allauth signs staff in: a password, then a TOTP code (or a recovery code)
+# for those who have enrolled, or single sign-on with OpenID Connect. The console's
+# own /admin/login/ sends everyone to the same flow, so nothing skips the second
+# factor. django-axes throttles failed sign-ins in the database, which every web
+# process shares (the embedded default has several and no Redis).
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "axes",
+    "accounts",
+]
+MIDDLEWARE += [
+    "allauth.account.middleware.AccountMiddleware",
+    # A staff user whom the sign-in policy requires to have two-factor enrols first.
+    "accounts.middleware.TwoFactorRequiredMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # First: a locked-out account or address is refused before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.AccountBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "admin:index"
+# false: no password sign-in at all (the sign-in page offers single sign-on only,
+# and the backend refuses every password); needs OIDC_SERVER_URL.
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"login": "accounts.forms.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# django-axes counts failed sign-ins (and wrong codes) in the database; allauth's
+# own counters live in the cache, which is per process in the embedded default.
+ACCOUNT_RATE_LIMITS = {"login": False, "login_failed": False}
+
+MFA_FORMS = {"authenticate": "accounts.forms.CodeForm"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Heliograph"
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+
+# Throttling: SIGNIN_ACCOUNT_FAILURE_LIMIT failures for one account (from any
+# address), or SIGNIN_ADDRESS_FAILURE_LIMIT from one client address (for any
+# accounts), lock that account or address out until SIGNIN_LOCKOUT_MINUTES pass
+# without a failure. The client address is the one django-ratelimit uses
+# (RATELIMIT_IP_META_KEY), so one setting serves both behind a proxy.
+SIGNIN_ACCOUNT_FAILURE_LIMIT = env_int("SIGNIN_ACCOUNT_FAILURE_LIMIT", 5)
+SIGNIN_ADDRESS_FAILURE_LIMIT = env_int("SIGNIN_ADDRESS_FAILURE_LIMIT", 20)
+SIGNIN_LOCKOUT_MINUTES = env_int("SIGNIN_LOCKOUT_MINUTES", 15)
+for _name in ("SIGNIN_ACCOUNT_FAILURE_LIMIT", "SIGNIN_ADDRESS_FAILURE_LIMIT"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: expected 1 or more")
+if SIGNIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"SIGNIN_LOCKOUT_MINUTES={SIGNIN_LOCKOUT_MINUTES}: expected 1 or more"
+    )
+AXES_HANDLER = "accounts.throttling.SignInThrottle"
+# accounts.throttling reads the two counts in this order.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = SIGNIN_ACCOUNT_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=SIGNIN_LOCKOUT_MINUTES)
+# A success does not wipe the address's failures: one valid account would otherwise
+# let an attacker reset the count for every other.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "accounts.throttling.client_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "csrfmiddlewaretoken"]
+AXES_VERBOSE = False
+# Sign-ins are the audit log's to record; axes keeps only the failures it counts.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Single sign-on with OpenID Connect: on with OIDC_SERVER_URL (the issuer). Each
+# sign-in sets the user's roles and staff status from OIDC_ROLE_CLAIM through
+# OIDC_ROLE_MAP (claim value:role,...); a user with no mapped role is refused.
+_ROLES = ("viewer", "responder", "admin")
+
+
+def _role_map(name: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in env_list(name):
+        value, _, role = item.rpartition(":")
+        if not value or role.strip() not in _ROLES:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} should be claim-value:role, with a role among "
+                f"{', '.join(_ROLES)}"
+            )
+        mapping[value.strip()] = role.strip()
+    return mapping
+
+
+OIDC_SERVER_URL = env_str("OIDC_SERVER_URL") or ""
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM") or "groups"
+OIDC_ROLE_MAP = _role_map("OIDC_ROLE_MAP")
+if not LOCAL_PASSWORDS and not OIDC_SERVER_URL:
+    raise ImproperlyConfigured(
+        "LOCAL_PASSWORDS=false needs single sign-on: set OIDC_SERVER_URL"
+    )
+if OIDC_SERVER_URL and not (
+    env_str("OIDC_CLIENT_ID") and env_str("OIDC_CLIENT_SECRET")
+):
+    raise ImproperlyConfigured(
+        "OIDC_SERVER_URL is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET "
+        "(or OIDC_CLIENT_SECRET_FILE) too"
+    )
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# An SSO identity never takes over a local account that has the same address.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": env_str("OIDC_PROVIDER_NAME") or "SSO",
+                "client_id": env_str("OIDC_CLIENT_ID"),
+                "secret": env_str("OIDC_CLIENT_SECRET"),
+                "settings": {
+                    "server_url": OIDC_SERVER_URL,
+                    "scope": env_list("OIDC_SCOPES", "openid,profile,email"),
+                },
+            }
+        ]
+        if OIDC_SERVER_URL
+        else [],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from statuspage import metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
     path("api/v2/", include("incidents.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/integrations/", include("integrations.urls")),

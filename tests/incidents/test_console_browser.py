@@ -40,10 +40,10 @@ def sign_in(tab: Any, live_server: Any) -> None:
     User.objects.create_user(
         "alice", password="correct horse", is_staff=True, is_superuser=True
     )
-    tab.goto(live_server.url + reverse("admin:login"))
-    tab.fill("#id_username", "alice")
+    tab.goto(live_server.url + reverse("admin:login"))  # leads to the sign-in page
+    tab.fill("#id_login", "alice")
     tab.fill("#id_password", "correct horse")
-    tab.get_by_role("button", name="Log in").click()
+    tab.get_by_role("button", name="Sign in").click()
     tab.wait_for_url(live_server.url + reverse("admin:index"))
 
 

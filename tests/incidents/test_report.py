@@ -143,8 +143,8 @@ def test_it_is_for_staff_only(client: Client) -> None:
     response = client.get(REPORT)
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
-    User.objects.create_user("visitor", password="pw-visitor-1", is_staff=True)
-    client.login(username="visitor", password="pw-visitor-1")
+    visitor = User.objects.create_user("visitor", is_staff=True)
+    client.force_login(visitor)
     assert client.get(REPORT).status_code == 403  # staff without the permission
 
 

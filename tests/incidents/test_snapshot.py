@@ -24,6 +24,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents import services, tasks
@@ -194,7 +195,7 @@ def test_it_leaves_the_staff_console_and_writes_alone(
 ) -> None:
     publish.snapshot_publish()
 
-    console = client.get("/admin/login/")
+    console = client.get(reverse("account_login"))
     post = client.post("/")
 
     assert console.status_code == 200

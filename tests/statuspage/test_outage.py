@@ -155,9 +155,9 @@ class Site:
 
 
 def sign_in(browser: Browser) -> None:
-    browser.get("/admin/login/")  # the CSRF cookie
+    browser.get("/accounts/login/")  # the CSRF cookie
     answer = browser.post(
-        "/admin/login/?next=/admin/", {"username": "ada", "password": PASSWORD}
+        "/accounts/login/?next=/admin/", {"login": "ada", "password": PASSWORD}
     )
     assert answer.status == 302, answer.text
     assert any(cookie.name == "sessionid" for cookie in browser.cookies)

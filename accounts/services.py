@@ -1,0 +1,25 @@
+"""Writes for signing in: the roles a single sign-on grants."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+# The roles are Django groups of these names (the roles app creates them with
+# their permissions; get_or_create keeps a sign-in working before it has).
+ROLES = ("viewer", "responder", "admin")
+
+
+def user_roles_set(*, user: User, roles: set[str]) -> User:
+    """Give ``user`` exactly ``roles`` among the role groups (other groups stay)
+    and staff status while it has one."""
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ValueError(f"roles: {', '.join(sorted(unknown))} are not roles")
+    with transaction.atomic():
+        granted = [Group.objects.get_or_create(name=name)[0] for name in sorted(roles)]
+        user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name__in=roles))
+        user.groups.add(*granted)
+        user.is_staff = bool(roles)
+        user.save(update_fields=["is_staff"])
+    return user
