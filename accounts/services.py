@@ -5,9 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-# The roles are Django groups of these names (the roles app creates them with
-# their permissions; get_or_create keeps a sign-in working before it has).
-ROLES = ("viewer", "responder", "admin")
+from access.roles import ROLES
 
 
 def user_roles_set(*, user: User, roles: set[str]) -> User:

@@ -104,6 +104,7 @@ NOT_AUDITED: dict[str, str] = {
     "axes.accessattempt": "sign-in failures, recorded as sign_in_failed",
     "axes.accessfailurelog": "sign-in failures, recorded as sign_in_failed",
     "axes.accesslog": "sign-ins, recorded as signed_in",
+    "axes.accessattemptexpiration": "when a lockout ends",
 }
 
 

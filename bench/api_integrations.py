@@ -62,7 +62,7 @@ CACHE_URL, BROKER_URL = "redis://127.0.0.1:6379/12", "redis://127.0.0.1:6379/13"
 VAR_DIR, LOG = BENCH_DIR / "api", BENCH_DIR / "api-server.log"
 REGIONS = ["eu-west", "us-east", "ap-south"]
 QUICK = {"components": 300, "incidents": 300, "subscribers": 1000, "history": 20}
-QUICK |= {"requests": 15, "rounds": 1}
+QUICK |= {"requests": 15, "rounds": 1, "audit_writes": 10_000}
 LISTS = [("incidents", 100), ("components", 1000), ("subscribers", 100)]
 LISTS += [("probes", 100)]
 # What a POST did: component status changes, automatic incidents, updates, deadlocks.
@@ -96,12 +96,16 @@ class Seeded:
     token: str
     hook: str  # the Alertmanager integration's path
     secret: str
+    writer: str  # a write token
+    targets: tuple[str, str]  # components the writes move, one per server
 
 
 def tables_empty() -> None:
     from django.db import connection
 
+    # TRUNCATE, not DELETE: the audit log's trigger refuses deletes.
     prefixes = ("incidents_", "notifications_", "probes_", "integrations_", "tokens_")
+    prefixes += ("audit_",)
     tables = [
         t for t in connection.introspection.table_names() if t.startswith(prefixes)
     ]
@@ -222,7 +226,7 @@ def alert_probes_make(components: list[Any]) -> None:
 
 
 def dataset_build(args: argparse.Namespace) -> tuple[Seeded, list[list[str]]]:
-    from django.contrib.auth.models import User
+    from django.contrib.auth.models import Group, User
 
     from incidents.models import Page
     from incidents.snapshot.publish import snapshot_publish
@@ -243,23 +247,31 @@ def dataset_build(args: argparse.Namespace) -> tuple[Seeded, list[list[str]]]:
         made = step()
         what = f"{made:,} results" if isinstance(made, int) else ""
         rows.append([label, f"{time.perf_counter() - started:.1f}", what])
-    user = User.objects.create_user("bench")
+    # An admin's tokens: the permission checks run in full and pass.
+    user = User.objects.create_user("bench", is_staff=True)
+    user.groups.add(Group.objects.get(name="admin"))
     _, token = token_create(user=user, name="bench", scope="read")
+    _, writer = token_create(user=user, name="bench writes", scope="write")
     integration, secret = integration_create(name="Bench", kind="alertmanager")
     hook = f"/api/v1/integrations/alertmanager/{integration.public_id}"
-    return Seeded(Page.get().public_id, token, hook, secret), rows
+    targets = (leaves[-1].public_id, leaves[-2].public_id)  # no alert probe's
+    return Seeded(Page.get().public_id, token, hook, secret, writer, targets), rows
 
 
 # --- 2. reads -------------------------------------------------------------------
 
 
-def call(connection: Connection, path: str, token: str, body: bytes = b"") -> Call:
-    """GET ``path``, or POST ``body`` to it; with ``token`` as a Bearer token."""
+def call(
+    connection: Connection, path: str, token: str, body: bytes = b"", method: str = ""
+) -> Call:
+    """GET ``path``, or POST ``body`` to it (or ``method``); with ``token`` as a
+    Bearer token."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if body:
         headers["Content-Type"] = "application/json"
     started = time.perf_counter()
-    connection.request("POST" if body else "GET", path, body or None, headers)
+    method = method or ("POST" if body else "GET")
+    connection.request(method, path, body or None, headers)
     answer = connection.getresponse()
     data = answer.read()
     return answer.status, data, time.perf_counter() - started
@@ -320,6 +332,118 @@ def reads_measure(port: int, seeded: Seeded, requests: int) -> list[list[str]]:
             [*row, str(queries.total()), f"{sizes[label]:,}", str(errors[label])]
         )
     return rows
+
+
+# --- 2b. what the access and audit checks cost ---------------------------------
+
+
+def access_measure(ports: dict[str, int], seeded: Seeded, requests: int) -> list:
+    """The same requests, in turns, to the server as it is and to one without the
+    permission checks and the audit log (bench/unchecked_settings.py): the four
+    lists with the read token, and a PATCH of a component's status with the write
+    token (a status change: an audit row, sealed after the commit)."""
+    api = f"/api/v1/pages/{seeded.page_id}"
+    asks = [(f"GET {n}?per_page={s}", f"{api}/{n}?per_page={s}") for n, s in LISTS]
+    connections = {
+        side: Connection("127.0.0.1", port, timeout=120) for side, port in ports.items()
+    }
+    targets = dict(zip(ports, seeded.targets, strict=True))
+    seconds: dict[tuple[str, str], list[float]] = {}
+    errors: Counter[str] = Counter()
+
+    def ask(label: str, side: str, *request: Any) -> None:
+        status, _, took = call(connections[side], *request)
+        seconds.setdefault((label, side), []).append(took * 1000)
+        errors[label] += status >= 400
+
+    statuses = ("degraded_performance", "operational")
+    for n in range(requests + 4):  # the first rounds warm every worker up
+        for side in ports:
+            for label, path in asks:
+                ask(label, side, path, seeded.token)
+            body = json.dumps({"component": {"status": statuses[n % 2]}}).encode()
+            path = f"{api}/components/{targets[side]}"
+            ask("PATCH component status", side, path, seeded.writer, body, "PATCH")
+    return [
+        access_row(label, *(seconds[label, side][4:] for side in ports), errors)
+        for label in dict.fromkeys(label for label, _ in seconds)
+    ]
+
+
+def access_row(
+    label: str, checked: list[float], unchecked: list[float], errors: Counter[str]
+) -> list[str]:
+    with_p = sorted(checked), sorted(unchecked)
+    p50s = [statistics.median(ordered) for ordered in with_p]
+    p95s = [percentile(ordered, 0.95) for ordered in with_p]
+    cost = [f"{(a - b) / b:+.1%}" for a, b in (p50s, p95s)]
+    return [
+        label,
+        *(f"{value:.1f}" for value in (p50s[0], p95s[0], p50s[1], p95s[1])),
+        *cost,
+        str(errors[label]),
+    ]
+
+
+def audit_size_measure(writes: int) -> list[list[str]]:
+    """``writes`` audit rows of a typical change (a component's status, by a
+    token, with an address and a user agent), written and sealed as the services
+    write them; the table's size on disk, indexes included, per 100,000."""
+    from django.db import connection, transaction
+
+    from audit import chain
+    from audit.context import Actor, ActorKind
+    from audit.models import AuditEntry
+    from audit.recording import record
+
+    who = Actor(
+        kind=ActorKind.TOKEN,
+        name="deploy-bot",
+        user_id=1,
+        token_id=1,
+        token_prefix="hg_AbCdE",
+        detail="deploys",
+        address="203.0.113.9",
+        user_agent="deploy-script/2 (python-requests/2.32)",
+    )
+    before = AuditEntry.objects.count()
+    started = time.perf_counter()
+    for start in range(0, writes, 1000):
+        with transaction.atomic():
+            for n in range(start, min(start + 1000, writes)):
+                change = {"status": ["operational", "major_outage"][:: 1 - 2 * (n % 2)]}
+                record(
+                    "changed",
+                    object_type="incidents.component",
+                    object_id=str(n % 1000),
+                    object_repr=f"Component {n % 1000:04}",
+                    changes=change,
+                    actor=who,
+                )
+    written = time.perf_counter() - started
+    started = time.perf_counter()
+    sealed = chain.seal()
+    sealing = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE audit_auditentry")
+        cursor.execute("SELECT pg_total_relation_size('audit_auditentry')")
+        size = cursor.fetchone()[0]
+    rows = AuditEntry.objects.count()
+    started = time.perf_counter()
+    report = chain.verify()
+    verifying = time.perf_counter() - started
+    per = size / rows * 100_000 / 2**20
+    return [
+        [
+            f"{rows - before:,} written ({rows:,} in all)",
+            f"{(rows - before) / written:,.0f}",
+            f"{sealed / sealing:,.0f}",
+            f"{report.checked / verifying:,.0f}",
+            f"{size / 2**20:.1f}",
+            f"{per:.1f}",
+            "intact" if report.ok else f"BROKEN: {report.problems[:1]}",
+        ]
+    ]
 
 
 # --- 3. Alertmanager ------------------------------------------------------------
@@ -442,6 +566,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="granian workers")
     parser.add_argument("--threads", type=int, default=2, help="per granian worker")
+    parser.add_argument(
+        "--audit-writes", type=int, default=100_000, help="rows for the log's size"
+    )
     parser.add_argument("--quick", action="store_true", help="about a minute")
     args = parser.parse_args()
     if args.quick:
@@ -450,6 +577,23 @@ def parse_args() -> argparse.Namespace:
     if args.alert_probes > args.components:
         parser.error(f"the alert probes need {args.alert_probes} components")
     return args
+
+
+def access_report(port: int, seeded: Seeded, args: argparse.Namespace) -> None:
+    """A second server on the same data without the checks, side by side."""
+    other = free_port()
+    unchecked = ["env", "DJANGO_SETTINGS_MODULE=unchecked_settings"]
+    unchecked += [f"PYTHONPATH={Path(__file__).parent}", *server_command(other, args)]
+    probe = f"http://127.0.0.1:{other}/api/v2/status.json"
+    with running(unchecked, probe, LOG):
+        ports = {"with": port, "without": other}
+        rows = access_measure(ports, seeded, args.requests)
+    print(
+        f"access and audit checks: the same requests with and without them, "
+        f"{args.requests} each, in turns (ms)"
+    )
+    header = ["request", "p50 with", "p95 with", "p50 without", "p95 without"]
+    print_table([*header, "cost p50", "cost p95", "errors"], rows)
 
 
 def server_command(port: int, args: argparse.Namespace) -> list[str]:
@@ -486,12 +630,16 @@ def main() -> None:
             print(f"reads: one client, {args.requests} requests each, in turns (ms)")
             header = ["GET", "p50", "p95", "req/s", "p50 vs base", "queries", "bytes"]
             print_table([*header, "errors"], reads_measure(port, seeded, args.requests))
+            access_report(port, seeded, args)
             print("Alertmanager: POST bodies of alerts, each to its own probe (s)")
             header = ["bodies", "POSTs", "s", "slowest", "answers", "matched"]
             header += ["status changes", "incidents opened"]
             rows, kinds = writes_measure(port, seeded, args)
             print_table([*header, "updates", "deadlocks", "queries"], rows)
             print("  the storm's statements in process, by kind:", *kinds, sep="\n    ")
+        print(f"audit log: {args.audit_writes:,} rows of a component's change")
+        header = ["rows", "written/s", "sealed/s", "verified/s", "MiB", "MiB/100k"]
+        print_table([*header, "chain"], audit_size_measure(args.audit_writes))
         logged = LOG.read_text(errors="replace")
         tracebacks, deadlocks = logged.count("Traceback"), logged.count("deadlock")
         print(f"server log ({LOG}): {tracebacks} tracebacks, {deadlocks} deadlocks")

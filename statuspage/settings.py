@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from access.roles import ROLES  # names only: imports nothing of Django's apps
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -600,7 +602,7 @@ AXES_DISABLE_ACCESS_LOG = True
 # Single sign-on with OpenID Connect: on with OIDC_SERVER_URL (the issuer). Each
 # sign-in sets the user's roles and staff status from OIDC_ROLE_CLAIM through
 # OIDC_ROLE_MAP (claim value:role,...); a user with no mapped role is refused.
-_ROLES = ("viewer", "responder", "admin")
+_ROLES = ROLES
 
 
 def _role_map(name: str) -> dict[str, str]:

@@ -1,21 +1,13 @@
 """The three roles, as groups holding the permissions of ``access.roles``."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
+from access.migrations._grants import ensure_permissions
 from access.roles import ROLE_PERMISSIONS, roles_create
 
 
-def _ensure_permissions(apps):
-    # Permissions are made after migrations run; the roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-
-
 def create_roles(apps, schema_editor):
-    _ensure_permissions(apps)
+    ensure_permissions(apps)
     roles_create(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
