@@ -8,9 +8,18 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
-from incidents import services
 from incidents.models import IncidentStatus
-from notifications.models import Channel, Subscriber, SubscriberState
+from incidents.services import template_create
+from integrations.services import integration_create
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryState,
+    Event,
+    Subscriber,
+    SubscriberState,
+)
+from probes.services import probe_create
 from tests.access.paths import Who, World
 from tests.api_helpers import staff_user
 from tests.conftest import make_component, make_group, make_incident, make_page
@@ -29,8 +38,32 @@ def world() -> World:
     )
     other = staff_user("someone-else", "responder")
     other_token, _ = token_create(user=other, name="other's", scope="write")
-    services.component_pin  # noqa: B018 - the services are what the paths call
-    return World(group, api, incident, resolved, subscriber, other, other_token)
+    probe, _ = probe_create(
+        name="API check",
+        kind="http",
+        component=api,
+        config={"url": "http://127.0.0.1:9/"},
+        regions=["local"],
+    )
+    template = template_create(name="Slow", title="Slowness", body="We look.")
+    event = Event.objects.create(kind="incident.created", payload={}, subject="x")
+    delivery = Delivery.objects.create(
+        event=event, subscriber=subscriber, state=DeliveryState.FAILED
+    )
+    integration, _ = integration_create(name="Grafana", kind="alertmanager")
+    return World(
+        group,
+        api,
+        incident,
+        resolved,
+        subscriber,
+        other,
+        other_token,
+        probe,
+        template,
+        delivery,
+        integration,
+    )
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from incidents.models import Component, Incident, IncidentTemplate, Page
 from integrations.models import Integration
-from notifications.models import Subscriber, SubscriberState
+from notifications.models import Delivery, Subscriber, SubscriberState
 from probes.models import Probe
 from tests.api_helpers import v1
 from tokens.models import ApiToken
@@ -54,6 +54,10 @@ class World:
     subscriber: Subscriber
     other_user: User
     other_token: ApiToken
+    probe: Probe
+    template: IncidentTemplate
+    delivery: Delivery
+    integration: Integration
 
 
 Check = Callable[[], bool]
@@ -271,6 +275,46 @@ def console_role_change(who: Who, world: World) -> tuple[int, Check]:
     return response.status_code, lambda: not viewer.permissions.exists()
 
 
+def console_incident_rename(who: Who, world: World) -> tuple[int, Check]:
+    data = {"_action": "edit", "edit-name": "Errors on checkout"}
+    url = admin_url("incidents_incident_change", world.incident.pk)
+    response = who.console.post(url, data)
+    return (
+        response.status_code,
+        lambda: fresh(world.incident).name == ("Errors on checkout"),
+    )
+
+
+def console_template_delete(who: Who, world: World) -> tuple[int, Check]:
+    url = admin_url("incidents_incidenttemplate_delete", world.template.pk)
+    response = who.console.post(url, {"post": "yes"})
+    return (
+        response.status_code,
+        lambda: not IncidentTemplate.objects.filter(pk=world.template.pk).exists(),
+    )
+
+
+def console_probe_delete(who: Who, world: World) -> tuple[int, Check]:
+    url = admin_url("probes_probe_delete", world.probe.pk)
+    response = who.console.post(url, {"post": "yes"})
+    return (
+        response.status_code,
+        lambda: not Probe.objects.filter(pk=world.probe.pk).exists(),
+    )
+
+
+def console_integration_disable(who: Who, world: World) -> tuple[int, Check]:
+    url = admin_url("integrations_integration_change", world.integration.pk)
+    response = who.console.post(url, {"name": world.integration.name})
+    return response.status_code, lambda: not fresh(world.integration).enabled
+
+
+def console_delivery_resend(who: Who, world: World) -> tuple[int, Check]:
+    data = {"action": "resend", "_selected_action": [world.delivery.pk]}
+    response = who.console.post(admin_url("notifications_delivery_changelist"), data)
+    return response.status_code, lambda: fresh(world.delivery).state == "pending"
+
+
 # The management API --------------------------------------------------------------
 
 
@@ -381,6 +425,57 @@ def api_subscriber_unsubscribe(who: Who, world: World) -> tuple[int, Check]:
         response.status_code,
         lambda: fresh(world.subscriber).state == SubscriberState.UNSUBSCRIBED,
     )
+
+
+def api_component_delete(who: Who, world: World) -> tuple[int, Check]:
+    response = _api(who, "delete", f"components/{world.api.public_id}")
+    return response.status_code, lambda: fresh(world.api).deleted_at is not None
+
+
+def api_group_rename(who: Who, world: World) -> tuple[int, Check]:
+    path = f"component-groups/{world.group.public_id}"
+    response = _api(who, "patch", path, {"component_group": {"name": "Core"}})
+    return response.status_code, lambda: fresh(world.group).name == "Core"
+
+
+def api_incident_update_edit(who: Who, world: World) -> tuple[int, Check]:
+    update = world.incident.updates.get()
+    path = f"incidents/{world.incident.public_id}/incident_updates/{update.public_id}"
+    response = _api(who, "patch", path, {"incident_update": {"body": "Corrected."}})
+    return response.status_code, lambda: fresh(update).body == "Corrected."
+
+
+def api_template_delete(who: Who, world: World) -> tuple[int, Check]:
+    response = _api(who, "delete", f"incident_templates/{world.template.public_id}")
+    return (
+        response.status_code,
+        lambda: not IncidentTemplate.objects.filter(pk=world.template.pk).exists(),
+    )
+
+
+def api_probe_change(who: Who, world: World) -> tuple[int, Check]:
+    path = f"probes/{world.probe.public_id}"
+    response = _api(who, "patch", path, {"probe": {"enabled": False}})
+    return response.status_code, lambda: not fresh(world.probe).enabled
+
+
+def api_probe_delete(who: Who, world: World) -> tuple[int, Check]:
+    response = _api(who, "delete", f"probes/{world.probe.public_id}")
+    return (
+        response.status_code,
+        lambda: not Probe.objects.filter(pk=world.probe.pk).exists(),
+    )
+
+
+def api_subscriber_send_test(who: Who, world: World) -> tuple[int, Check]:
+    path = f"subscribers/{world.subscriber.public_id}/send_test"
+    response = _api(who, "post", path)
+    return response.status_code, lambda: world.subscriber.deliveries.count() > 1
+
+
+def api_delivery_resend(who: Who, world: World) -> tuple[int, Check]:
+    response = _api(who, "post", f"deliveries/{world.delivery.public_id}/resend")
+    return response.status_code, lambda: fresh(world.delivery).state == "pending"
 
 
 # Commands ------------------------------------------------------------------------
