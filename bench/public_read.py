@@ -269,18 +269,10 @@ def rebuild_measure(leaves: list, changes: int, fulls: int) -> list[list[str]]:
 
 
 def export_to(folder: Path) -> list[str]:
-    """``publish --to``. Under the manifest storage snapshot_export's ``static("")``
-    raises (no manifest entry for ""); it only wants the prefix, so export with the
-    plain storage: the pages name hashed files, which collectstatic wrote."""
-    from django.conf import settings
-    from django.test import override_settings
-
+    """``publish --to``: the pages and the public static files the manifest names."""
     from incidents.snapshot.export import snapshot_export
 
-    plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
-    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": plain}}
-    with override_settings(STORAGES=storages):
-        return snapshot_export(to=folder)
+    return snapshot_export(to=folder)
 
 
 def timing_row(label: str, seconds: list[float], what: str) -> list[str]:

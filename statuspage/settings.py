@@ -354,6 +354,10 @@ PROBE_CLAIM_LIMIT = env_int("PROBE_CLAIM_LIMIT", 5000)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # A batch still queued after this long is dropped: its slot has passed.
 PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 60)
+# Probes reach private and loopback targets, never link-local, multicast or cloud
+# metadata addresses (statuspage/addresses.py) unless listed here (CIDRs, e.g.
+# 169.254.10.0/24); a metadata address only by an entry of that one address.
+PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # Journey credentials by name (PROBE_SECRET_<NAME>), read from the environment, and
 # the hosts each may be sent to (PROBE_SECRET_<NAME>_HOSTS=login.acme.com,*.acme.com,
 # 127.0.0.1:8001): a bare host is its scheme's default port, a leading "*." any

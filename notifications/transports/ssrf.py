@@ -1,16 +1,17 @@
-"""Where subscriber URLs may lead: the address rules and the sign-up check.
+"""Where subscriber URLs may lead: the sign-up check, by the rules of
+``statuspage.addresses``.
 
 Anyone can sign a URL up, so a URL is a way for strangers to make this server send
 requests. Notifications only go to public addresses; ``check_url`` refuses others
 at sign-up, and ``net`` applies the same rules to the address actually connected
 to, at every send. ``NOTIFICATIONS_ALLOW_PRIVATE_TARGETS`` (development and tests)
-lets private and loopback addresses through, never the cloud metadata ones.
+lets private and loopback addresses through, never the cloud metadata, link-local
+or multicast ones. The address rules themselves (spellings, ranges, the metadata
+list) are the shared ones of ``statuspage.addresses``, which probes use too.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import socket
 from collections.abc import Callable
 
@@ -18,31 +19,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from yarl import URL
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from statuspage.addresses import (
+    ends_in_number,
+    notification_problem,
+    standard_address,
+)
+
 Resolve = Callable[[str, int], list[str]]
 
 URL_MAX_LENGTH = 2000
-
-# Where clouds hand out credentials: AWS, GCP, Azure and OCI at 169.254.169.254,
-# ECS and EKS at 169.254.170.2/.23 and fd00:ec2::23, AWS IPv6 at fd00:ec2::254,
-# Alibaba at 100.100.100.200. Refused even when private targets are allowed.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a)
-    for a in (
-        "169.254.169.254",
-        "169.254.170.2",
-        "169.254.170.23",
-        "fd00:ec2::254",
-        "fd00:ec2::23",
-        "100.100.100.200",
-    )
-)
-CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
-UNIQUE_LOCAL = ipaddress.IPv6Network("fc00::/7")
-NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
-# The last label of a host that is a number (decimal, octal or hex): browsers and
-# C's inet_aton read such a host as an IPv4 address however it is spelled.
-NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 
 
 class TargetRefused(OSError):
@@ -52,85 +37,19 @@ class TargetRefused(OSError):
     """
 
 
-def embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries, which it may be routed to:
-    IPv4-mapped and -compatible, 6to4, Teredo (server and client) and NAT64."""
-    if isinstance(address, ipaddress.IPv4Address):
-        return []
-    found = [address.ipv4_mapped, address.sixtofour]
-    if address.teredo:
-        found += address.teredo
-    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d, not :: or ::1
-        found.append(low32)
-    if int(address) >> 32 == 0xFFFF0000:  # ::ffff:0:a.b.c.d (SIIT)
-        found.append(low32)
-    if any(address in network for network in NAT64):
-        found.append(low32)
-    return [a for a in found if a is not None]
-
-
-def address_problem(address: Address, *, allow_private: bool) -> str | None:
-    """Why notifications may not go to this address ("is a loopback address"), or
-    None. The IPv4 addresses an IPv6 address leads to are judged first."""
-    embedded = embedded_ipv4(address)
-    checks = [_always_refused] if allow_private else [_always_refused, _not_public]
-    for check in checks:
-        for candidate in embedded:
-            if problem := check(candidate):
-                return f"leads to {candidate}, {problem}"
-        if problem := check(address):
-            return f"is {problem}"
-    return None
-
-
-def _always_refused(address: Address) -> str | None:
-    if address in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if address.is_link_local:  # where the metadata services live
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    return None
-
-
-def _not_public(address: Address) -> str | None:
-    checks = [
-        (address.is_loopback, "a loopback address"),
-        (address.is_unspecified, "an unspecified address"),
-        (address in CGNAT, "a carrier-grade NAT address (100.64.0.0/10)"),
-        (address in UNIQUE_LOCAL, "a unique-local address"),
-        (address.is_private, "a private address"),
-        (address.is_reserved, "a reserved address"),
-        (not address.is_global, "not a public address"),
-    ]
-    return next((reason for refused, reason in checks if refused), None)
-
-
-def literal_address(host: str) -> Address | None:
-    """The address a host spells in the usual way (``203.0.113.7``, ``::1``)."""
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        return None
-
-
 def is_odd_ipv4(host: str) -> bool:
     """``2130706433``, ``0177.0.0.1``, ``0x7f.1``, ``127.1``, ``127.0.0.1.``: hosts
     that some software reads as an IPv4 address and others as a name. Refused
     outright rather than guessing which reading a library will make."""
-    if literal_address(host) is not None:
-        return False
-    last = host.lower().removesuffix(".").rsplit(".", 1)[-1]
-    return bool(NUMERIC_LABEL.match(last))
+    return standard_address(host) is None and ends_in_number(host)
 
 
 def refuse_address(address: str, *, name: str, allow_private: bool) -> None:
     """Raise TargetRefused unless notifications may go to this address."""
-    parsed = literal_address(address)
+    parsed = standard_address(address)
     if parsed is None:
         raise TargetRefused(f"{name} resolves to {address}, which is not an address")
-    problem = address_problem(parsed, allow_private=allow_private)
+    problem = notification_problem(parsed, allow_private=allow_private)
     if problem is None:
         return
     shown = name if name == address else f"{name} resolves to {address}, which"
@@ -167,7 +86,7 @@ def target_url(url: str, *, allow_private: bool) -> URL:
         raise TargetRefused(
             f"{host} is an unusual way to write an IPv4 address; use a host name."
         )
-    if literal_address(host) is not None:
+    if standard_address(host) is not None:
         refuse_address(host, name=host, allow_private=allow_private)
     return parsed.with_fragment(None)
 
@@ -188,7 +107,7 @@ def check_url(url: str, *, resolve: Resolve = resolve_host) -> str:
     try:
         parsed = target_url(url, allow_private=allow_private)
         host = parsed.raw_host or ""
-        if literal_address(host) is None:
+        if standard_address(host) is None:
             for address in _lookup(host, parsed.port or 443, resolve):
                 refuse_address(address, name=host, allow_private=allow_private)
     except TargetRefused as refused:

@@ -1,9 +1,17 @@
-"""Connections for probes: the client session, address guard and error wording."""
+"""Connections for probes: the client session, address guard and error wording.
+
+Probe targets are chosen by staff, so private and loopback hosts are fine; cloud
+metadata endpoints (they hand out credentials), link-local and multicast addresses
+are not, in any spelling, unless PROBE_ALLOWED_NETWORKS allows them (the probe
+policy of ``statuspage.addresses``). The rule is applied where a config names a
+literal address (``host_problem``, when it is saved) and to the address actually
+connected to: every name resolved, the host of every request and redirect, and
+each socket as it connects, so neither DNS nor a redirect can lead a probe there.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import socket
 import ssl
@@ -13,60 +21,75 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractCookieJar, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from django.conf import settings
 from yarl import URL
 
-USER_AGENT = "Heliograph-probe/1.0"
+from statuspage.addresses import parse_host, probe_problem, standard_address
 
-# Probe targets are chosen by staff, so private and loopback hosts are fine, but
-# cloud metadata endpoints hand out credentials: never connect there, whatever
-# name or spelling (decimal, IPv4-mapped IPv6) leads to them.
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254")
-)
+USER_AGENT = "Heliograph-probe/1.0"
+ALLOW_HINT = "probes may not reach it unless PROBE_ALLOWED_NETWORKS allows it"
 
 
 class TargetRefused(OSError):
-    """The target resolves to an address probes must not reach."""
+    """The target is an address probes must not reach."""
 
 
-def is_forbidden_address(host: str) -> bool:
-    address = _as_address(host.strip("[]").split("%")[0])
+def _problem(host: str) -> tuple[str, str] | None:
+    """The host as shown and why probes may not reach it, or None for a name or an
+    address they may reach."""
+    address = parse_host(host)
     if address is None:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address in METADATA_ADDRESSES
-
-
-def _as_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    try:
-        # inet_aton also reads legacy spellings: 2852039166, 0xa9fea9fe, 0251.0376...
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
         return None
+    problem = probe_problem(address, allowed=settings.PROBE_ALLOWED_NETWORKS)
+    if problem is None:
+        return None
+    shown = host.strip().removeprefix("[").removesuffix("]")
+    if standard_address(host) is None:  # 0xa9fea9fe: say which address it is
+        shown = f"{shown} ({address})"
+    return shown, problem
 
 
-def refuse_forbidden(host: str) -> None:
-    if is_forbidden_address(host):
-        raise TargetRefused(
-            f"{host} is a cloud metadata address; probes may not use it"
-        )
+def host_problem(host: str) -> str | None:
+    """What a config field naming this host must be told, or None: "must not point
+    at 169.254.169.254, which is a cloud metadata address (...); probes may..."."""
+    found = _problem(host)
+    if found is None:
+        return None
+    shown, problem = found
+    return f"must not point at {shown}, which {problem}; {ALLOW_HINT}"
+
+
+def refuse_forbidden(host: str, *, name: str | None = None) -> None:
+    """Raise TargetRefused if probes may not connect to ``host``, an address that
+    ``name`` resolved to (or a literal host when ``name`` is None)."""
+    found = _problem(host)
+    if found is None:
+        return
+    shown, problem = found
+    if name is not None and name != host:
+        shown = f"{name} resolves to {shown}, which"
+    raise TargetRefused(f"{shown} {problem}; {ALLOW_HINT}")
 
 
 class GuardedResolver(ThreadedResolver):
-    """Checks every resolved address, so DNS cannot lead a probe to metadata."""
+    """Checks every resolved address, so DNS cannot lead a probe where it may not
+    go; one refused address refuses the whole answer."""
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await super().resolve(host, port, family)
         for result in results:
-            refuse_forbidden(result["host"])
+            refuse_forbidden(result["host"], name=host)
         return results
+
+
+def guarded_socket(addr_info: aiohttp.AddrInfoType) -> socket.socket:
+    """aiohttp's socket factory: the last check, on the very address a connection
+    is about to be made to (literal hosts skip the resolver)."""
+    family, type_, proto, _, address = addr_info
+    refuse_forbidden(str(address[0]))
+    return socket.socket(family=family, type=type_, proto=proto)
 
 
 async def _refuse_forbidden_start(
@@ -74,8 +97,8 @@ async def _refuse_forbidden_start(
     context: Any,
     params: aiohttp.TraceRequestStartParams,
 ) -> None:
-    # Literal IP hosts skip the resolver: check the host of every request.
-    refuse_forbidden(params.url.host or "")
+    # Literal IP hosts skip the resolver: refuse them before anything is sent.
+    refuse_forbidden(params.url.raw_host or "")
 
 
 async def _refuse_forbidden_redirect(
@@ -84,9 +107,10 @@ async def _refuse_forbidden_redirect(
     params: aiohttp.TraceRequestRedirectParams,
 ) -> None:
     # A redirect chooses its own host; check it before aiohttp follows it.
-    location = params.response.headers.get("Location")
+    headers = params.response.headers
+    location = headers.get("Location") or headers.get("URI")
     if location:
-        refuse_forbidden(params.url.join(URL(location)).host or "")
+        refuse_forbidden(params.url.join(URL(location)).raw_host or "")
 
 
 def client_session(
@@ -96,7 +120,9 @@ def client_session(
 
     No cookie jar by default: simple probes must not carry state between runs.
     """
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(), limit=limit)
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(), limit=limit, socket_factory=guarded_socket
+    )
     guard = aiohttp.TraceConfig()
     guard.on_request_start.append(_refuse_forbidden_start)
     guard.on_request_redirect.append(_refuse_forbidden_redirect)
@@ -122,7 +148,7 @@ async def resolve_target(host: str, port: int) -> list[str]:
     )
     addresses = [str(info[4][0]) for info in infos]
     for address in addresses:
-        refuse_forbidden(address)
+        refuse_forbidden(address, name=host)
     return addresses
 
 

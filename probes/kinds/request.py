@@ -14,7 +14,7 @@ from yarl import URL
 from .assertions import Reply
 from .bindings import NO_SECRETS, SecretGuard, SecretRefused
 from .config import FieldChecker
-from .network import describe_error, is_forbidden_address, refuse_forbidden, tls_context
+from .network import describe_error, host_problem, refuse_forbidden, tls_context
 from .placeholders import PLACEHOLDER, render
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -65,8 +65,8 @@ def validate_url(check: FieldChecker) -> str | None:
         check.error("url", "must start with http:// or https://")
     elif not parts.hostname or PLACEHOLDER.search(url.split("/")[2]):
         check.error("url", "must name a host, e.g. https://example.com/health")
-    elif is_forbidden_address(parts.hostname):
-        check.error("url", "must not point at a cloud metadata address")
+    elif problem := host_problem(parts.hostname):
+        check.error("url", problem)
     return url
 
 

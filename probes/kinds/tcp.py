@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from .base import Outcome, ProbeKind, ProbeOutcome, RunContext, StepResult, clip, single
 from .config import FieldChecker
-from .network import describe_error, is_forbidden_address, resolve_target
+from .network import describe_error, host_problem, resolve_target
 
 
 def validate_host(check: FieldChecker) -> str | None:
@@ -20,8 +20,8 @@ def validate_host(check: FieldChecker) -> str | None:
         return None
     if "://" in host or "/" in host:
         check.error("host", "must be a host name or address, not a URL")
-    elif is_forbidden_address(host):
-        check.error("host", "must not be a cloud metadata address")
+    elif problem := host_problem(host):
+        check.error("host", problem)
     return host
 
 

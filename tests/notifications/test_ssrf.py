@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from notifications.transports.net import GuardedResolver
 from notifications.transports.ssrf import TargetRefused, check_url
 from notifications.transports.webhook import Webhook
+from tests.address_spellings import REFUSED as REFUSED_SPELLINGS
+from tests.address_spellings import Spelling, ids
 from tests.conftest import make_incident, make_page
 from tests.notifications.receivers import (
     Listener,
@@ -291,3 +293,41 @@ def test_it_uses_no_network_to_check_a_literal_address() -> None:
     assert check_url(f"https://{PUBLIC_V4}/", resolve=no_lookup)
     with pytest.raises(ValidationError):
         check_url("https://[::1]/", resolve=no_lookup)
+
+
+@pytest.mark.parametrize("spelling", REFUSED_SPELLINGS, ids=ids)
+def test_it_refuses_every_spelling_of_a_metadata_link_local_or_multicast_url(
+    spelling: Spelling,
+) -> None:
+    """The shared table of ``statuspage.addresses``, as subscriber URLs; an IPv4
+    address spelled oddly is refused for that before any reading of it."""
+    with pytest.raises(ValidationError) as refused:
+        check_url(f"https://{spelling.url_host()}/hook")
+
+    [message] = refused.value.message_dict["url"]
+    assert spelling.reason in message or "unusual way to write an IPv4" in message
+
+
+@pytest.mark.parametrize("spelling", REFUSED_SPELLINGS, ids=ids)
+def test_it_refuses_every_spelling_even_with_private_targets_allowed(
+    spelling: Spelling, allow_private_targets: Any
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        check_url(f"http://{spelling.url_host()}/hook")
+
+    [message] = refused.value.message_dict["url"]
+    assert spelling.reason in message or "unusual way to write an IPv4" in message
+
+
+@pytest.mark.parametrize(
+    "address", ["169.254.170.23", "fd20:ce::254", "192.0.0.192", "168.63.129.16"]
+)
+def test_it_refuses_a_name_resolving_to_any_metadata_address_at_sending(
+    address: str, allow_private_targets: Any
+) -> None:
+    async def resolve() -> Any:
+        guarded = GuardedResolver(ScriptedDns([address]).resolver(), allow_private=True)
+        return await guarded.resolve("metadata.example", 443)
+
+    with pytest.raises(TargetRefused, match="is a cloud metadata address"):
+        asyncio.run(resolve())

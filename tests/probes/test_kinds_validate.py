@@ -61,12 +61,16 @@ def test_it_refuses_an_http_probe_without_url():
         (
             {"url": "http://169.254.169.254/latest"},
             "url",
-            "url must not point at a cloud metadata address",
+            "url must not point at 169.254.169.254, which is a cloud metadata address "
+            "(the instance metadata service of most clouds); probes may not reach it "
+            "unless PROBE_ALLOWED_NETWORKS allows it",
         ),
         (
             {"url": "http://0xa9fea9fe/"},
             "url",
-            "url must not point at a cloud metadata address",
+            "url must not point at 0xa9fea9fe (169.254.169.254), which is a cloud "
+            "metadata address (the instance metadata service of most clouds); probes "
+            "may not reach it unless PROBE_ALLOWED_NETWORKS allows it",
         ),
         (
             {"method": "FETCH"},
