@@ -16,7 +16,9 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from . import services, sso, throttling
+from statuspage.clients import client_address
+
+from . import services, sso
 
 MFA_STAGE = "allauth.mfa.stages.AuthenticateStage"
 
@@ -44,7 +46,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return bool(super().is_reauthentication_required(app=app, **kwargs))
 
     def get_client_ip(self, request: HttpRequest) -> str:
-        return throttling.client_address(request) or "unknown"
+        return client_address(request) or "unknown"
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

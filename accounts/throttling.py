@@ -12,26 +12,9 @@ from typing import Any
 
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django_ratelimit.core import _get_ip  # type: ignore[import-untyped]
-
-
-def client_address(request: HttpRequest) -> str | None:
-    """The client's address exactly as django-ratelimit reads it (through
-    RATELIMIT_IP_META_KEY behind a proxy), so the subscribe limit and the sign-in
-    throttle never disagree about who a client is.
-
-    Where django-ratelimit finds none (the header is missing), the connection's
-    address: those requests then share the proxy's count rather than escape it.
-    A request made in code (``force_login``) has neither.
-    """
-    try:
-        return str(_get_ip(request))
-    except (KeyError, ImproperlyConfigured):
-        return request.META.get("REMOTE_ADDR") or None
 
 
 def client_username(

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
+
+from statuspage.clients import client_address
 
 USER_AGENT_MAX = 300
 
@@ -110,15 +111,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return ""
-
-
-def client_address(request: HttpRequest) -> str | None:
-    """The client's address: REMOTE_ADDR, or the header a trusted proxy sets
-    (``RATELIMIT_IP_META_KEY``, shared with the rate limits)."""
-    key = settings.RATELIMIT_IP_META_KEY or "REMOTE_ADDR"
-    value = str(request.META.get(key) or "")
-    # A forwarded-for list names the client first.
-    return value.split(",")[0].strip() or None
 
 
 def request_actor(request: HttpRequest) -> Actor:

@@ -596,7 +596,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=SIGNIN_LOCKOUT_MINUTES)
 # let an attacker reset the count for every other.
 AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_CALLABLE = "accounts.throttling.client_username"
-AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
+AXES_CLIENT_IP_CALLABLE = "statuspage.clients.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
