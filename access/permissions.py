@@ -18,6 +18,30 @@ MANAGE_ALL_TOKENS = "tokens.manage_all_apitokens"
 READ_ONLY = "This API token has read scope: it may not change anything."
 
 
+def permissions_load(user: Any) -> None:
+    """Read the user's own and their roles' permissions in one query (Django's
+    backend asks twice), into the caches ``has_perm`` reads: a token's every
+    request needs them."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import CharField, Value
+
+    if user.is_superuser or not user.is_active:
+        return  # has_perm answers these without the permissions
+    fields = ("content_type__app_label", "codename", "source")
+
+    def held(source: str, **owner: Any) -> Any:
+        permissions = Permission.objects.filter(**owner).order_by()
+        labelled = permissions.annotate(source=Value(source, CharField()))
+        return labelled.values_list(*fields)
+
+    rows = held("user", user=user).union(held("group", group__user=user), all=True)
+    found: dict[str, set[str]] = {"user": set(), "group": set()}
+    for app_label, codename, source in rows:
+        found[source].add(f"{app_label}.{codename}")
+    user._user_perm_cache = found["user"]
+    user._group_perm_cache = found["group"]
+
+
 def is_read_permission(permission: str) -> bool:
     return permission.partition(".")[2].startswith("view_")
 

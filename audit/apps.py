@@ -18,9 +18,10 @@ def connect_signals() -> None:
     """Record writes to the audited models, sign-ins, and tasks as the system."""
     from celery.signals import task_postrun, task_prerun
     from django.contrib.auth import signals as auth_signals
+    from django.core import signals as request_signals
     from django.db.models import signals
 
-    from . import recording, sessions
+    from . import chain, recording, sessions
     from .registry import audited_models
 
     for model, _ in audited_models():
@@ -41,6 +42,12 @@ def connect_signals() -> None:
     auth_signals.user_logged_out.connect(sessions.signed_out, dispatch_uid="audit-out")
     auth_signals.user_login_failed.connect(
         sessions.sign_in_failed, dispatch_uid="audit-failed"
+    )
+    request_signals.request_started.connect(
+        chain.request_started, dispatch_uid="audit-request-start"
+    )
+    request_signals.request_finished.connect(
+        chain.request_finished, dispatch_uid="audit-request-end"
     )
     task_prerun.connect(sessions.task_started, dispatch_uid="audit-task-start")
     task_postrun.connect(sessions.task_ended, dispatch_uid="audit-task-end")

@@ -14,14 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from .models import AuditEntry, AuditHead, AuditPruning
 
+logger = logging.getLogger(__name__)
 SEAL_BATCH = 1000
 HASHED_FIELDS = (
     "seq",
@@ -52,8 +56,11 @@ def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
 
 
 def _head() -> AuditHead:
-    AuditHead.objects.get_or_create(pk=1)
-    return AuditHead.objects.select_for_update().get(pk=1)
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditHead.objects.get_or_create(pk=1)  # the first seal of an install
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
 
 
 def seal() -> int:
@@ -72,23 +79,48 @@ def seal() -> int:
                 row.hash = entry_hash(row, row.prev_hash)
                 head.hash = row.hash
             AuditEntry.objects.bulk_update(rows, ["seq", "prev_hash", "hash"])
-            head.save()
+            head.save(update_fields=["seq", "hash"])
         sealed += len(rows)
         if len(rows) < SEAL_BATCH:
             return sealed
 
 
+# A web request's rows are sealed once its answer has gone (request_finished), so
+# the chain's lock and writes are not in the time a client waits.
+_thread = threading.local()
+
+
 def _seal_now() -> None:
+    if getattr(_thread, "in_request", False):
+        _thread.pending = True
+        return
     seal()
 
 
 def seal_after_commit() -> None:
     """Seal once this transaction commits (once per transaction, however many
-    rows it wrote)."""
+    rows it wrote); in a web request, once its answer is sent."""
     pending = getattr(connection, "run_on_commit", [])
     if any(callback is _seal_now for _, callback, _ in pending):
         return
     transaction.on_commit(_seal_now, robust=True)
+
+
+def request_started(**kwargs: Any) -> None:
+    _thread.in_request, _thread.pending = True, False
+
+
+def request_finished(**kwargs: Any) -> None:
+    """Seal what the request committed. A failure here is logged, not raised: the
+    answer is sent, and the sweep seals the rows within a minute."""
+    pending = getattr(_thread, "pending", False)
+    _thread.in_request = _thread.pending = False
+    if not pending:
+        return
+    try:
+        seal()
+    except DatabaseError:
+        logger.exception("Sealing the audit log after a request failed")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from access.permissions import permissions_load
 from statuspage.digests import secret_digest
 
 from .models import ApiToken
@@ -52,6 +53,7 @@ class ApiTokenAuthentication(BaseAuthentication):
         if not token.user.is_staff:
             raise AuthenticationFailed("This API token's user is no longer staff.")
         token_touch(token=token)
+        permissions_load(token.user)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

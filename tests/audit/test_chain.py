@@ -307,3 +307,24 @@ def test_it_keeps_the_log_from_roles_other_than_admin() -> None:
     assert (
         api_client("read", "watcher", "viewer").get(v1("audit-log")).status_code == 403
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_seals_a_requests_rows_once_its_answer_is_sent() -> None:
+    make_page()
+    api = make_component(name="API")
+    client = api_client("write", "deploy-bot")
+
+    response = client.patch(
+        v1(f"components/{api.public_id}"),
+        {"component": {"status": "major_outage"}},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    changed = AuditEntry.objects.get(
+        object_type="incidents.component", action="changed"
+    )
+    assert changed.seq is not None and changed.hash
+    assert AuditEntry.objects.filter(seq__isnull=True).count() == 0
+    assert chain.verify().ok
