@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from statuspage.configfile import ConfigError, apply_file
+from statuspage.configfile.source import read
 
 
 class Command(BaseCommand):
@@ -40,9 +41,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["config"])
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read it: {exc}") from None
+        except ConfigError as exc:
+            raise CommandError(f"{exc}\nNothing was written.") from None
         try:
             outcome = apply_file(
                 text, str(path), prune=options["prune"], dry_run=options["dry_run"]
