@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from incidents.models import CONTROL_CHARACTERS
+
 Path = tuple[str | int, ...]
 
 
@@ -62,7 +64,13 @@ class Source:
         where = dotted(problem.path)
         prefix = f"{where}: " if where else ""
         line = line or self.line(problem.path)
-        return f"{self.filename}:{line}: {prefix}{problem.message}"
+        return f"{self.filename}:{line}: {prefix}{escaped(problem.message)}"
+
+
+def escaped(text: str) -> str:
+    """Each problem on one line: a name quoted in a message may hold a line break
+    (the very thing refused), shown as Python would write it (``\\n``)."""
+    return CONTROL_CHARACTERS.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 # A configuration file of a thousand components and probes is about 300 kB.
