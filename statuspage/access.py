@@ -9,6 +9,8 @@ server's is off (bin/run, README "Serving in production"). It writes to the logg
     GET /subscriptions/confirm/<token> 200 12.3ms
 
 Query strings are left out too: they are the other place a client may put a secret.
+Django's own request log (``Not Found: /heartbeat/<token>/``) goes through
+``TokenFilter`` for the same reason.
 """
 
 from __future__ import annotations
@@ -75,6 +77,20 @@ def logged_path(request: HttpRequest) -> str:
         if path.startswith(prefix) and len(path) > len(prefix):
             return script + prefix + PLACEHOLDER
     return script + path
+
+
+class TokenFilter(logging.Filter):
+    """Rewrites a record about a request (``django.request``'s "Not Found: PATH"
+    and the like carry it as ``record.request``) with the path's secrets out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            shown = logged_path(request)
+            if shown != request.path:
+                record.msg = record.getMessage().replace(request.path, shown)
+                record.args = ()
+        return True
 
 
 @cache

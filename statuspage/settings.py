@@ -509,7 +509,11 @@ METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No token of a path in any line (statuspage.access).
+    "filters": {"no_tokens": {"()": "statuspage.access.TokenFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Whatever LOG_LEVEL says: ACCESS_LOG turns it off.
     "loggers": {"heliograph.access": {"level": "INFO"}},
