@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
-from . import selectors
+from . import selectors, sso
 
 
 class TwoFactorRequiredMiddleware:
@@ -44,3 +44,23 @@ class TwoFactorRequiredMiddleware:
             and not selectors.has_authenticator_app(user)
             and not selectors.signed_in_with_sso(request)
         )
+
+
+class SingleSignOnFormsMiddleware:
+    """ "Sign in with SSO" is a form whose answer redirects to the identity
+    provider, and browsers hold that redirect to the page's form-action: the
+    sign-in pages allow the providers' origins there (django-csp's csp_update,
+    read by its middleware, which runs after this one on the way out)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):
+        self.get_response = get_response
+        self.prefix = reverse("account_login").rsplit("/", 2)[0] + "/"
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        origins = sso.provider_origins()
+        if origins and request.path_info.startswith(self.prefix):
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["form-action"] = [*update.get("form-action", []), *origins]
+            response._csp_update = update  # type: ignore[attr-defined]
+        return response

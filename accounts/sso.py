@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -28,3 +29,17 @@ def roles_from_claims(claims: dict[str, Any]) -> set[str]:
         for item in values
         if isinstance(item, str) and item in settings.OIDC_ROLE_MAP
     }
+
+
+def provider_origins() -> list[str]:
+    """The origins of the configured identity providers (``scheme://host:port``)."""
+    provider: dict[str, Any] = settings.SOCIALACCOUNT_PROVIDERS.get(
+        "openid_connect", {}
+    )
+    apps: list[dict[str, Any]] = provider.get("APPS", [])
+    origins = []
+    for app in apps:
+        parts = urlsplit(str(app.get("settings", {}).get("server_url") or ""))
+        if parts.scheme and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    return origins

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from csp.decorators import csp_replace
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
@@ -42,6 +43,9 @@ def embed_js(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @xframe_options_exempt
+# Any site may frame this view, and only this one (the rest sends DENY and
+# frame-ancestors 'none').
+@csp_replace({"frame-ancestors": ["*"]})
 def compact(request: HttpRequest) -> HttpResponse:
     """The page in brief for an iframe: banner, open incidents, components."""
     state = PublicState.load()
@@ -58,7 +62,5 @@ def compact(request: HttpRequest) -> HttpResponse:
             ],
         },
     )
-    # Any site may frame this view, and only this one (the rest sends DENY).
-    response["Content-Security-Policy"] = "frame-ancestors *"
     patch_cache_control(response, public=True, max_age=MAX_AGE_SECONDS)
     return response

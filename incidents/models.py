@@ -5,6 +5,7 @@ Rows are changed only through ``incidents.services``; the rules here concern one
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 import zoneinfo
@@ -20,6 +21,25 @@ PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
 def new_public_id() -> str:
     """Twelve characters of ``[a-z0-9]``, as Statuspage's ids."""
     return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(12))
+
+
+# Line breaks (C0 and C1 controls, U+2028, U+2029) and every other control character.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def validate_single_line(value: str) -> None:
+    """Names end up in mail subjects and headers (the page's in the sender's name),
+    where a line break would make every message fail to send."""
+    found = CONTROL_CHARACTERS.search(value)
+    if found is None:
+        return
+    char = found.group()
+    what = "a line break" if char in LINE_BREAKS else "a control character"
+    raise ValidationError(
+        f"Must be a single line: remove {what} (U+{ord(char):04X}) at character "
+        f"{found.start() + 1}."
+    )
 
 
 def validate_time_zone(value: str) -> None:
@@ -102,7 +122,9 @@ class Page(models.Model):
     """The one status page of this install (row id 1)."""
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
-    name = models.CharField(max_length=100, default="Status")
+    name = models.CharField(
+        max_length=100, default="Status", validators=[validate_single_line]
+    )
     url = models.URLField(
         blank=True, help_text="Public address of this page, used in links and feeds."
     )
@@ -143,7 +165,7 @@ class Component(models.Model):
     """
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     description = models.TextField(blank=True)
     status = models.CharField(
         max_length=24,
@@ -271,7 +293,7 @@ class Incident(models.Model):
     kind = models.CharField(
         max_length=12, choices=IncidentKind.choices, default=IncidentKind.INCIDENT
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_single_line])
     status = models.CharField(max_length=16, choices=UPDATE_STATUS_CHOICES)
     impact = models.CharField(
         max_length=12, choices=Impact.choices, default=Impact.NONE
@@ -387,8 +409,10 @@ class IncidentTemplate(models.Model):
     """
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
-    name = models.CharField(max_length=100, unique=True)
-    title = models.CharField(max_length=200)
+    name = models.CharField(
+        max_length=100, unique=True, validators=[validate_single_line]
+    )
+    title = models.CharField(max_length=200, validators=[validate_single_line])
     body = models.TextField(blank=True)
     update_status = models.CharField(
         max_length=16,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from probes.services import PushedAlert
+from statuspage.api.parsers import MAX_DEPTH, TooDeep, json_loads
 
 STATUSES = ("firing", "resolved")
 
@@ -25,8 +26,10 @@ class BodyError(ValueError):
 
 def json_read(body: bytes) -> Any:
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # RecursionError: nested past any use
+        return json_loads(body)
+    except TooDeep:
+        raise BodyError("body", f"nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         raise BodyError("body", "is not valid JSON") from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from urllib.parse import urlsplit
 
 from django.db import models
 from django.db.models import Q
@@ -35,6 +36,19 @@ class Scope(models.TextChoices):
     PAGE = "page", "Everything on the page"
     COMPONENTS = "components", "Chosen components"
     INCIDENT = "incident", "One incident until it resolves"
+
+
+# Channels whose URL is itself the credential (Slack's and Teams' incoming webhooks):
+# whoever reads it can post to the channel. A webhook's is not: it is signed.
+SECRET_URL_CHANNELS = frozenset({Channel.SLACK, Channel.TEAMS})
+URL_PATH_SHOWN_CHARS = 12
+
+
+def masked_url(url: str) -> str:
+    """``https://hooks.slack.com/services/T0…``: enough to tell URLs apart, too
+    little to post with. The whole URL was shown once, to whoever signed up."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path[:URL_PATH_SHOWN_CHARS]}…"
 
 
 class Subscriber(models.Model):
@@ -79,8 +93,16 @@ class Subscriber(models.Model):
         indexes = [models.Index(fields=("state", "scope"))]
 
     def __str__(self) -> str:
-        target = self.email if self.channel == Channel.EMAIL else self.url
-        return f"{self.get_channel_display()}: {target}"
+        return f"{self.get_channel_display()}: {self.shown_target}"
+
+    @property
+    def shown_target(self) -> str:
+        """The address or URL as staff see it: Slack's and Teams' URLs masked."""
+        if self.channel == Channel.EMAIL:
+            return self.email
+        if self.channel in SECRET_URL_CHANNELS:
+            return masked_url(self.url)
+        return self.url
 
 
 class Event(models.Model):

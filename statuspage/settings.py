@@ -13,6 +13,12 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from access.roles import ROLES  # names only: imports nothing of Django's apps
@@ -83,15 +89,37 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
     return networks
 
 
+def secret_key_weakness(key: str) -> str | None:
+    """Why ``check --deploy`` would call the key weak (security.W009), or None."""
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"it has {len(key)} characters, fewer than {SECRET_KEY_MIN_LENGTH}"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return (
+            f"it has {len(set(key))} different characters, "
+            f"fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS}"
+        )
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"it starts with {SECRET_KEY_INSECURE_PREFIX!r}"
+    return None
+
+
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
+_NEW_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is required unless DEBUG=true: "
-            "set SECRET_KEY or SECRET_KEY_FILE"
+            f"set SECRET_KEY or SECRET_KEY_FILE (generate one with: {_NEW_KEY})"
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+elif not DEBUG and (_weakness := secret_key_weakness(SECRET_KEY)):
+    # Sessions, password reset links and subscription links are signed with it.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production (DEBUG=false): {_weakness}. Use at "
+        f"least {SECRET_KEY_MIN_LENGTH} random characters; generate one with: "
+        f"{_NEW_KEY}"
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -104,6 +132,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "incidents",
     "probes",
     "notifications",
@@ -117,9 +146,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: published public pages are answered from the snapshot, with no query.
+    # Outermost, so it times and logs every answer, the snapshot's too.
+    "statuspage.access.AccessLogMiddleware",
+    # Published public pages are answered from the snapshot, with no query.
     "incidents.snapshot.serve.SnapshotMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (settings: CONTENT_SECURITY_POLICY).
+    "statuspage.policy.PolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Statuspage's old clients add .json to management API paths.
     "statuspage.api.compat.JsonSuffixMiddleware",
@@ -235,19 +268,50 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
 
+# --- Security ------------------------------------------------------------------------
+# Every setting here is listed, with its default, in the README's "Security settings".
+# (SECRET_KEY is read and checked at the top of this file.)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# A year. Django (and the snapshot) send it only on HTTPS answers, so a plain-HTTP
+# install such as the demo never gets it.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+# Both reach beyond this install (its subdomains; browsers' built-in lists, slow to
+# leave), so each is the operator's choice.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every answer (django-csp; the snapshot stores it with
+# each page). No page needs an inline script or style: a nonce appears only in
+# the policy of a page that asks for one (the API documentation's Redoc). Views
+# that need more say so with csp_update or csp_replace (the compact view may be
+# framed by any site).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# One line per request on the logger "heliograph.access" (statuspage.access), with
+# the secret part of token URLs replaced; the web server's own access log stays off.
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
 # Celery: the embedded default keeps the broker in files under var/, so a bare machine
 # needs no server; production sets CELERY_BROKER_URL=redis://...
@@ -484,7 +548,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "statuspage.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        # DRF's, refusing bodies nested past 64 levels with a 400.
+        "statuspage.api.parsers.JSONParser",
         "statuspage.api.compat.BracketFormParser",
     ],
     "UNAUTHENTICATED_USER": None,
@@ -499,7 +564,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Form-encoded bodies are accepted for old scripts, but JSON is the API.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["statuspage.api.parsers.JSONParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -542,6 +607,8 @@ MIDDLEWARE += [
     "allauth.account.middleware.AccountMiddleware",
     # A staff user whom the sign-in policy requires to have two-factor enrols first.
     "accounts.middleware.TwoFactorRequiredMiddleware",
+    # The sign-in pages' forms may lead to the identity provider (CSP form-action).
+    "accounts.middleware.SingleSignOnFormsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -664,6 +731,12 @@ SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No token of a path in any line (statuspage.access).
+    "filters": {"no_tokens": {"()": "statuspage.access.TokenFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_tokens"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Whatever LOG_LEVEL says: ACCESS_LOG turns it off.
+    "loggers": {"heliograph.access": {"level": "INFO"}},
 }

@@ -1,9 +1,9 @@
 """Render the public artifacts by calling their views, as a visitor's GET would.
 
 A ``RequestFactory`` request (no cookie, no query string) goes through Django's
-resolver to the view, then through the two middlewares that add the public
-headers (``X-Frame-Options``, ``nosniff``, ``Referrer-Policy``...), so the bytes and
-headers are exactly those the app would send.
+resolver to the view, then through the middlewares that add the public headers
+(``X-Frame-Options``, ``Content-Security-Policy``, ``nosniff``, ``Referrer-Policy``...),
+so the bytes and headers are exactly those the app would send.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from incidents.models import Component, Incident, Page
+from statuspage.policy import PolicyMiddleware
 
 from . import artifacts
 
@@ -91,6 +92,10 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
         raise AssertionError
 
     response = XFrameOptionsMiddleware(unused).process_response(request, response)
+    # No nonce: the request never went through CSPMiddleware.process_request, so a
+    # published page can never carry one that every visitor would share. It sets
+    # the header on the response it is given.
+    PolicyMiddleware(unused).process_response(request, response)
     return SecurityMiddleware(unused).process_response(request, response)
 
 

@@ -15,12 +15,15 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
+from csp.constants import HEADER as CSP_HEADER
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.html import format_html
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
+
+from statuspage.policy import default_policy
 
 from . import artifacts
 from .store import Entry, Manifest, Reader, current_reader, gzip_encode
@@ -209,6 +212,8 @@ class SnapshotMiddleware:
             self._version, self._prepared, self._stale = version, {}, {}
         if (key, gzipped) not in self._prepared:
             headers = {
+                # What a snapshot published before the policy existed lacks.
+                CSP_HEADER: default_policy(),
                 **entry.headers,
                 "Content-Type": entry.content_type,
                 "ETag": f'"{entry.etag}{GZIP_SUFFIX if gzipped else ""}"',

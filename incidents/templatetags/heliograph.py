@@ -15,7 +15,19 @@ from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from statuspage.policy import meta_policy
+
 register = template.Library()
+
+
+@register.simple_tag
+def csp_meta() -> SafeString:
+    """The Content-Security-Policy in the page itself: a static host serving the
+    export (``publish --to``) may send no header (frame-ancestors needs one)."""
+    return format_html(
+        '<meta http-equiv="Content-Security-Policy" content="{}">', meta_policy()
+    )
+
 
 # Text formatting only. No <img>: a picture from another host would tell that host who
 # reads the status page, and staff who need one can link to it.

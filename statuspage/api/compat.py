@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import FormParser
+
+from .parsers import MAX_DEPTH, TOO_DEEP
 
 MANAGE_API = "/api/v1/pages"
 SUFFIX = ".json"
@@ -47,6 +50,9 @@ def _path(key: str) -> list[str] | None:
     parts = KEY_PART.findall(rest)
     if "".join(f"[{part}]" for part in parts) != rest:
         return None  # a malformed key is kept as it was sent
+    if len(parts) >= MAX_DEPTH:
+        # As deep as a JSON body may be: the nested objects are walked later.
+        raise ParseError(TOO_DEEP)
     return [head, *parts]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_update
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
@@ -25,7 +26,12 @@ urlpatterns = [
     ),
     path(
         "docs/",
-        SpectacularRedocView.as_view(url_name="api-v1-schema", **public),
+        # Redoc's search runs in a worker it makes from a blob: address.
+        csp_update({"worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(
+                url_name="api-v1-schema", template_name="api/redoc.html", **public
+            )
+        ),
         name="api-v1-docs",
     ),
     path("pages", page_list, name="api-v1-pages"),

@@ -7,11 +7,14 @@ later error names a path (``probes[2].config.url``) and this turns it into a lin
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from incidents.models import CONTROL_CHARACTERS
 
 Path = tuple[str | int, ...]
 
@@ -61,16 +64,85 @@ class Source:
         where = dotted(problem.path)
         prefix = f"{where}: " if where else ""
         line = line or self.line(problem.path)
-        return f"{self.filename}:{line}: {prefix}{problem.message}"
+        return f"{self.filename}:{line}: {prefix}{escaped(problem.message)}"
+
+
+def escaped(text: str) -> str:
+    """Each problem on one line: a name quoted in a message may hold a line break
+    (the very thing refused), shown as Python would write it (``\\n``)."""
+    return CONTROL_CHARACTERS.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+# A configuration file of a thousand components and probes is about 300 kB.
+MAX_FILE_BYTES = 1024 * 1024
+# Deeper than any field of the format (probe configs included) could need.
+MAX_DEPTH = 64
+
+
+class _Refused(Exception):
+    """Something valid YAML allows but a configuration file may not hold."""
+
+    def __init__(self, mark: yaml.Mark | None, reason: str) -> None:
+        super().__init__(reason)
+        self.line = mark.line + 1 if mark else 1
+        self.reason = reason
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, and nested at most
+    ``MAX_DEPTH`` deep.
+
+    An alias is a reference, so a few lines of them ("billion laughs") expand to
+    gigabytes once built into values; a file has no need of them. Refused while
+    composing, before anything is built, as is nesting that would exhaust Python's
+    recursion (the composer and ``_build`` both recurse).
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(
+                event.start_mark,
+                "anchors and aliases (&name, *name, <<: *name) are not accepted: "
+                "write each value out",
+            )
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nests deeper than {MAX_DEPTH} levels")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def read(path: pathlib.Path) -> str:
+    """The file's text, refused before reading when it is too large."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ConfigError([_too_large(str(path), size)])
+    return path.read_text(encoding="utf-8")
+
+
+def _too_large(filename: str, size: int) -> str:
+    return (
+        f"{filename}:1: the file has {size:,} bytes, more than the {MAX_FILE_BYTES:,} "
+        "a configuration file may have"
+    )
 
 
 def load(text: str, filename: str) -> tuple[Any, Source]:
     """The file's single document as dicts, lists and scalars, and its lines."""
+    if len(text) > MAX_FILE_BYTES:  # characters: at least as many bytes
+        raise ConfigError([_too_large(filename, len(text.encode()))])
     source = Source(filename)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         value = {} if node is None else _build(loader, node, (), source)
+    except _Refused as exc:
+        raise ConfigError([f"{filename}:{exc.line}: {exc.reason}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -147,7 +147,9 @@ def test_it_escapes_a_nasty_component_name(client: Client) -> None:
 
 
 def test_it_drops_characters_xml_forbids(client: Client) -> None:
-    api = make_component(name="API\x1b\x08 v2\n  (beta)")
+    api = make_component(name="API v2")
+    # Stored before names had to be one line (the services refuse it now).
+    Component.objects.filter(pk=api.pk).update(name="API\x1b\x08 v2\n  (beta)")
 
     svg = get_badge(client, reverse("public:component-badge", args=[api.public_id]))
 

@@ -109,8 +109,9 @@ def test_it_lets_any_site_frame_the_compact_view_only(client: Client) -> None:
     index = client.get(reverse("public:index"))
 
     assert "X-Frame-Options" not in compact.headers
-    assert compact["Content-Security-Policy"] == "frame-ancestors *"
+    assert "frame-ancestors *;" in compact["Content-Security-Policy"]
     assert index["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none';" in index["Content-Security-Policy"]
 
 
 # The script ---------------------------------------------------------------------------

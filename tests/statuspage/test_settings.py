@@ -74,7 +74,8 @@ def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         SECURE_COOKIES="true",
         SECURE_SSL_REDIRECT="true",
-        SECURE_HSTS_SECONDS="31536000",
+        # HSTS for a year is the default; including subdomains is the operator's call.
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
         SECURE_HSTS_PRELOAD="true",
         STATIC_MANIFEST="true",
     )

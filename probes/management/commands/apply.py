@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from statuspage.configfile import ConfigError, apply_file
+from statuspage.configfile.source import read
 
 
 class Command(BaseCommand):
@@ -49,9 +50,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["config"])
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"{path}: cannot read it: {exc}") from None
+        except ConfigError as exc:
+            raise CommandError(f"{exc}\nNothing was written.") from None
         user = _staff_user(options["as_user"])
         try:
             outcome = apply_file(
