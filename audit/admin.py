@@ -14,9 +14,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from .export import FORMATS, exported
-from .models import AuditEntry
+from .models import EXPORTED_FIELDS, AuditEntry
 
 SHOWN_CHANGES = 6
+SHOWN_AS = {"actor_name": "who", "changes": "changes_table"}
+IN_WHO = ("actor_kind", "actor_user_id", "token_id", "token_prefix")
 
 
 @admin.register(AuditEntry)
@@ -33,20 +35,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
     change_list_template = "admin/audit/auditentry/change_list.html"
-    readonly_fields = (
-        "seq",
-        "at",
-        "who",
-        "actor_detail",
-        "address",
-        "user_agent",
-        "action",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "changes_table",
-        "prev_hash",
-        "hash",
+    # The exported fields, the author's and the changes' shown readably.
+    readonly_fields = tuple(
+        SHOWN_AS.get(name, name) for name in EXPORTED_FIELDS if name not in IN_WHO
     )
     fields = readonly_fields
 

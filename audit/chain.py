@@ -23,27 +23,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from .models import AuditEntry, AuditHead, AuditPruning
+from .models import CONTENT_FIELDS, AuditEntry, AuditHead, AuditPruning
 
 logger = logging.getLogger(__name__)
 SEAL_BATCH = 1000
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "actor_kind",
-    "actor_name",
-    "actor_user_id",
-    "token_id",
-    "token_prefix",
-    "actor_detail",
-    "address",
-    "user_agent",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "changes",
-)
+HASHED_FIELDS = ("seq", *CONTENT_FIELDS)
 
 
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:

@@ -10,27 +10,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import AuditEntry
+from .models import EXPORTED_FIELDS, AuditEntry
 
-COLUMNS = (
-    "seq",
-    "at",
-    "actor_kind",
-    "actor_name",
-    "actor_user_id",
-    "token_id",
-    "token_prefix",
-    "actor_detail",
-    "address",
-    "user_agent",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "changes",
-    "prev_hash",
-    "hash",
-)
+COLUMNS = EXPORTED_FIELDS
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 

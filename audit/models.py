@@ -15,6 +15,26 @@ from django.utils import timezone
 
 from .context import ActorKind
 
+# What a row says (hashed into the chain with its ``seq``), and the whole row as it
+# is exported and listed.
+CONTENT_FIELDS = (
+    "at",
+    "actor_kind",
+    "actor_name",
+    "actor_user_id",
+    "token_id",
+    "token_prefix",
+    "actor_detail",
+    "address",
+    "user_agent",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+)
+EXPORTED_FIELDS = ("seq", *CONTENT_FIELDS, "prev_hash", "hash")
+
 
 class AuditEntry(models.Model):
     seq = models.PositiveBigIntegerField(

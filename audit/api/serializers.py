@@ -5,31 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from audit.context import ActorKind
-from audit.models import AuditEntry
+from audit.models import EXPORTED_FIELDS, AuditEntry
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEntry
-        fields = (
-            "seq",
-            "at",
-            "actor_kind",
-            "actor_name",
-            "actor_user_id",
-            "token_id",
-            "token_prefix",
-            "actor_detail",
-            "address",
-            "user_agent",
-            "action",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "changes",
-            "prev_hash",
-            "hash",
-        )
+        fields = EXPORTED_FIELDS
         read_only_fields = fields
 
 
