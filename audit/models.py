@@ -77,8 +77,10 @@ class AuditEntry(models.Model):
         name = self.actor_name or self.get_actor_kind_display()
         if self.actor_kind == ActorKind.TOKEN:
             return f"{name} (token {self.token_prefix}…)"
-        if self.actor_kind in (ActorKind.USER, ActorKind.COMMAND):
+        if self.actor_kind == ActorKind.USER:
             return name
+        if self.actor_kind == ActorKind.COMMAND:
+            return f"{name} ({self.actor_detail})" if self.actor_detail else name
         return f"{self.get_actor_kind_display()}: {name}"
 
 
