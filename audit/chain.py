@@ -85,7 +85,7 @@ def seal_after_commit() -> None:
     """Seal once this transaction commits (once per transaction, however many
     rows it wrote); in a web request, once its answer is sent."""
     pending = getattr(connection, "run_on_commit", [])
-    if any(callback is _seal_now for _, callback, _ in pending):
+    if any(_seal_now in entry for entry in pending):
         return
     transaction.on_commit(_seal_now, robust=True)
 

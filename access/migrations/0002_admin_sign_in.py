@@ -17,10 +17,12 @@ class Migration(migrations.Migration):
     dependencies = [
         ("access", "0001_roles"),
         ("accounts", "0001_initial"),
-        ("account", "0009_emailaddress_unique_primary_email"),
-        ("mfa", "0003_authenticator_type_uniq"),
-        ("socialaccount", "0006_alter_socialaccount_extra_data"),
-        ("axes", "0009_add_session_hash"),
+        # The first migrations make the models whose permissions matter; naming
+        # the first keeps this valid across the versions pyproject.toml allows.
+        ("account", "__first__"),
+        ("mfa", "__first__"),
+        ("socialaccount", "__first__"),
+        ("axes", "0008_accessfailurelog"),
     ]
 
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
