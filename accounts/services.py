@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from access.roles import ROLES
+from audit.context import Actor, ActorKind, acting
 
 
 def user_roles_set(*, user: User, roles: set[str]) -> User:
@@ -14,7 +16,13 @@ def user_roles_set(*, user: User, roles: set[str]) -> User:
     unknown = roles - set(ROLES)
     if unknown:
         raise ValueError(f"roles: {', '.join(sorted(unknown))} are not roles")
-    with transaction.atomic():
+    # In the audit log, the roles are set by the identity provider's claim.
+    claim = Actor(
+        kind=ActorKind.SYSTEM,
+        name="single sign-on",
+        detail=f"roles from the claim {settings.OIDC_ROLE_CLAIM!r}",
+    )
+    with transaction.atomic(), acting(claim):
         granted = [Group.objects.get_or_create(name=name)[0] for name in sorted(roles)]
         user.groups.remove(*user.groups.filter(name__in=ROLES).exclude(name__in=roles))
         user.groups.add(*granted)

@@ -288,3 +288,20 @@ def test_it_names_every_model_audited_or_not_with_a_reason() -> None:
     decided = set(AUDITED) | set(NOT_AUDITED)
 
     assert sorted(labels - decided) == []
+
+
+def test_it_records_roles_a_single_sign_on_claim_set_under_the_claim() -> None:
+    from accounts.services import user_roles_set
+
+    user = staff_user("bob", "viewer")
+    viewer, responder = (Group.objects.get(name=n) for n in ("viewer", "responder"))
+    start = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+
+    user_roles_set(user=user, roles={"responder"})
+
+    rows = entries(id__gt=start, object_type="auth.user", object_id=str(user.pk))
+    assert {(row.actor_kind, row.actor_name) for row in rows} == {
+        ("system", "single sign-on")
+    }
+    groups = [row.changes["groups"] for row in rows if "groups" in row.changes]
+    assert groups[0][0] == [viewer.pk] and groups[-1][1] == [responder.pk]
