@@ -31,7 +31,7 @@ run: venv
 # Break or mend a path of the demo product while `make run` is running:
 #   make demo-break PART=login     (PART: login, web, api or all)
 demo-break demo-mend: venv
-	SECRET_KEY_FILE=var/secret_key $(BIN)/python manage.py demo $(@:demo-%=%) $(PART)
+	$(BIN)/python manage.py demo $(@:demo-%=%) $(PART)
 
 lint: dev-venv
 	$(BIN)/ruff check .

@@ -104,7 +104,14 @@ def secret_key_weakness(key: str) -> str | None:
 
 
 DEBUG = env_bool("DEBUG", False)
+VAR_DIR = Path(env_str("HELIOGRAPH_VAR_DIR", str(BASE_DIR / "var")) or "var")
 SECRET_KEY = env_str("SECRET_KEY")
+_EMBEDDED_KEY = VAR_DIR / "secret_key"
+if not SECRET_KEY and not env_str("DATABASE_URL") and _EMBEDDED_KEY.is_file():
+    # The embedded default (no DATABASE_URL): the key bin/run made, so a command run
+    # in this folder (`manage.py demo break login`) works as the running install
+    # does. An install on a database server names its key: never one found in var/.
+    SECRET_KEY = _EMBEDDED_KEY.read_text().strip()
 _NEW_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 if not SECRET_KEY:
     if not DEBUG:
@@ -123,7 +130,6 @@ elif not DEBUG and (_weakness := secret_key_weakness(SECRET_KEY)):
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-VAR_DIR = Path(env_str("HELIOGRAPH_VAR_DIR", str(BASE_DIR / "var")) or "var")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -396,6 +396,20 @@ def test_it_serves_the_target_from_the_command(
     assert steps["Sign out"].outcome is Outcome.UP
 
 
+def test_it_keeps_the_targets_requests_out_of_its_output(
+    target_process: str, tmp_path: Path
+) -> None:
+    # The probes ask every 10 s; a line each buried the credentials bin/run prints.
+    for path in ("/api/ping", "/login", "/"):
+        urllib.request.urlopen(f"{target_process}{path}", timeout=5).close()
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{target_process}/api/me", timeout=5)
+    time.sleep(0.5)  # let a line the server would write reach the file
+    output = (tmp_path / "target.log").read_text()
+    assert "Acme demo product on http://127.0.0.1:" in output
+    assert "GET /" not in output, output
+
+
 def test_it_refuses_to_serve_the_target_without_credentials(settings: Any) -> None:
     settings.PROBE_SECRETS = {}
     with pytest.raises(CommandError, match="PROBE_SECRET_DEMO_PASSWORD"):

@@ -94,3 +94,60 @@ def test_it_gives_up_on_an_unreachable_database_or_redis_within_seconds() -> Non
         }
     if settings.CELERY_BROKER_URL.startswith("redis://"):
         assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] == 2
+
+
+# --- the embedded default's key (var/secret_key, as bin/run makes it) --------------
+
+EMBEDDED_KEY = "embedded-key-made-by-bin-run-" + "k3y" * 10
+
+
+def _embedded(
+    var_dir: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`manage.py ...` as run by hand in the project folder: no SECRET_KEY, no
+    SECRET_KEY_FILE, and no server variables (the test run's are dropped)."""
+    dropped = {"SECRET_KEY", "SECRET_KEY_FILE", "DATABASE_URL", "REDIS_URL"}
+    dropped |= {"CELERY_BROKER_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "HELIOGRAPH_VAR_DIR": str(var_dir), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_it_runs_demo_break_with_the_embedded_key_and_no_variables(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "secret_key").write_text(EMBEDDED_KEY + "\n")
+    result = _embedded(tmp_path, "demo", "break", "login")
+    assert result.returncode == 0, result.stderr
+    assert "Acme's broken paths: login." in result.stdout
+    assert '"login"' in (tmp_path / "demo-target.json").read_text()
+    result = _embedded(tmp_path, "demo", "mend", "login")
+    assert result.returncode == 0, result.stderr
+    assert "Acme's broken paths: none." in result.stdout
+
+
+def test_it_still_requires_a_key_without_the_embedded_one(tmp_path: Path) -> None:
+    result = _embedded(tmp_path, "demo", "break", "login")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required unless DEBUG=true" in result.stderr
+
+
+def test_it_never_reads_the_embedded_key_for_a_database_server(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text(EMBEDDED_KEY)
+    server = "postgres://postgres@127.0.0.1:5432/unused"
+    result = _embedded(tmp_path, "demo", "break", "login", DATABASE_URL=server)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required unless DEBUG=true" in result.stderr
+
+
+def test_it_refuses_a_weak_embedded_key(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short")
+    result = _embedded(tmp_path, "demo", "break", "login")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak for production" in result.stderr
