@@ -99,5 +99,14 @@ bench-api: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/api_integrations.py $(BENCH_ARGS)
 
+# The embedded default under load: bin/run's whole stack in a var folder of its own,
+# probes every second, the demo product broken and mended in turn, the page asked for
+# every second; prints figures at the end (not a test; tests/statuspage/test_soak.py
+# runs it for 3 minutes):  make soak SOAK_MINUTES=30
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
+
 clean:
 	rm -rf $(VENV) var

@@ -1,7 +1,7 @@
 """Heliograph settings, read from the environment only.
 
-With no variables set, Heliograph runs embedded: SQLite in ``var/`` and a Celery broker
-on the local file system, so it needs no server. ``.env.example`` lists every variable.
+With no variables set, Heliograph runs embedded: SQLite in ``var/``, for the data and
+for Celery's broker, so it needs no server. ``.env.example`` lists every variable.
 """
 
 from __future__ import annotations
@@ -319,19 +319,17 @@ CONTENT_SECURITY_POLICY = {
 # the secret part of token URLs replaced; the web server's own access log stays off.
 ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
-# Celery: the embedded default keeps the broker in files under var/, so a bare machine
-# needs no server; production sets CELERY_BROKER_URL=redis://...
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://localhost//"
-_broker_dir = VAR_DIR / "broker"
+# Celery: the embedded default keeps the broker in an SQLite file under var/, so a
+# bare machine needs no server (statuspage/broker.py says why it is safe with several
+# processes); production sets CELERY_BROKER_URL=redis://...
+CELERY_BROKER_URL = (
+    env_str("CELERY_BROKER_URL") or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
-    {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        "processed_folder": str(_broker_dir / "processed"),
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-    }
-    if CELERY_BROKER_URL.startswith("filesystem")
+    # kombu hands these to SQLAlchemy's create_engine. A process waits up to 30 s
+    # for the file's write lock (each take and each publish holds it for a moment).
+    {"connect_args": {"timeout": 30}}
+    if CELERY_BROKER_URL.startswith("sqla+sqlite")
     else {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 )
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
@@ -344,6 +342,7 @@ CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# No result backend: no task's result is read, so none is stored anywhere.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
