@@ -56,10 +56,12 @@ import datetime as dt
 from django.utils import timezone
 from probes.models import Probe, ProbeKindName
 from probes.services import probe_update
-first = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=3)
 probes = Probe.objects.filter(enabled=True).exclude(kind=ProbeKindName.ALERT)
 for probe in probes:
     probe_update(probe=probe, interval_seconds=1, timeout_seconds=5)
+# After the updates, which may take a while: a first slot already past when it is
+# committed would be claimed late, and the slots missed meanwhile skipped.
+first = timezone.now().replace(microsecond=0) + dt.timedelta(seconds=2)
 probes.update(next_due_at=first)
 print("probes:", first.isoformat(), *probes.values_list("id", flat=True))
 """
@@ -202,6 +204,18 @@ class PagePoller(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join(15)
+
+
+def latest_result_started(stack: Stack) -> float:
+    """When the newest probe result started (a POSIX time), 0 if there is none."""
+    path = stack.var_dir / "heliograph.sqlite3"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        (text,) = db.execute(
+            "SELECT max(started_at) FROM probes_proberesult"
+        ).fetchone()
+    if text is None:
+        return 0.0
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
 
 
 def slots_figures(
