@@ -156,6 +156,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Statuspage's old clients add .json to management API paths.
     "statuspage.api.compat.JsonSuffixMiddleware",
+    # A body too large for the API is a JSON 413 before anything reads it.
+    "statuspage.bodies.BodyLimitMiddleware",
     # The console answers 503 up front while PostgreSQL or Redis is out.
     "statuspage.middleware.ConsoleServersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
