@@ -359,7 +359,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "deliveries-sweep": {
         "task": "notifications.tasks.deliveries_sweep",
-        "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 30),
+        # Often: it returns a dead worker's claims, and costs a few indexed queries.
+        "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 5),
     },
     # Re-confirms the snapshot even when nothing changes, so its age stays honest.
     "snapshot-refresh": {
@@ -510,10 +511,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 200)
 NOTIFICATIONS_URL_BATCH_SIZE = env_int("NOTIFICATIONS_URL_BATCH_SIZE", 1000)
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env_int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 60)
-# Longer than deliveries_send's hard time limit, so only dead workers' claims return.
-NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int(
-    "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 300
-)
+# A worker sending a batch refreshes its claims every NOTIFICATIONS_HEARTBEAT_SECONDS;
+# a claim not refreshed for NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS is a dead worker's,
+# and the next sweep (DELIVERIES_SWEEP_SECONDS) sends it again.
+NOTIFICATIONS_HEARTBEAT_SECONDS = env_int("NOTIFICATIONS_HEARTBEAT_SECONDS", 2)
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 10)
+if not 0 < 2 * NOTIFICATIONS_HEARTBEAT_SECONDS < NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS must be more than twice "
+        "NOTIFICATIONS_HEARTBEAT_SECONDS (and both above 0), or a live worker's "
+        "claims would be taken for a dead one's"
+    )
 NOTIFICATIONS_QUARANTINE_FAILURES = env_int("NOTIFICATIONS_QUARANTINE_FAILURES", 10)
 NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS = env_int(
     "NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600
