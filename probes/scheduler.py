@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Probe, ProbeKindName
+from .models import BeatTick, Probe, ProbeKindName
+from .selectors import DISPATCH_TICK
 
 Claim = tuple[int, str]  # (probe id, due slot as ISO-8601)
 
@@ -39,12 +40,20 @@ def probes_claim_due(
     return claims
 
 
+def beat_tick_record(*, task: str, now: dt.datetime) -> None:
+    """Note that a periodic task ran (one UPDATE; the row is created once)."""
+    if not BeatTick.objects.filter(task=task).update(at=now):
+        BeatTick.objects.get_or_create(task=task, defaults={"at": now})
+
+
 def probes_dispatch(*, now: dt.datetime | None = None) -> int:
     """One beat tick: claim what is due and enqueue it per region. Returns the count."""
     from .tasks import probes_run_batch  # tasks call services; import late
 
     now = now or timezone.now()
     claims = probes_claim_due(now=now, limit=settings.PROBE_CLAIM_LIMIT)
+    # Its age on the console and in /metrics is how a stopped beat shows.
+    beat_tick_record(task=DISPATCH_TICK, now=now)
     by_region: dict[str, list[Claim]] = defaultdict(list)
     for probe, slot in claims:
         # Only regions that have workers: a queue nobody reads would only grow.

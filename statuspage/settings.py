@@ -364,6 +364,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.snapshot_publish",
         "schedule": env_int("SNAPSHOT_REFRESH_SECONDS", 60),
     },
+    # Notices silent regions (they send nothing), holds what they fed, tells staff.
+    "monitoring-sweep": {
+        "task": "probes.tasks.monitoring_sweep",
+        "schedule": env_int("MONITORING_SWEEP_SECONDS", 10),
+        "options": {"expires": env_int("MONITORING_SWEEP_SECONDS", 10)},
+    },
     "automatic-incidents-resolve": {
         "task": "probes.tasks.automatic_incidents_resolve",
         "schedule": env_int("AUTO_RESOLVE_CHECK_SECONDS", 15),
@@ -464,6 +470,37 @@ PROBE_SECRET_HOSTS = {
     for name, value in _PROBE_ENV.items()
     if name.endswith("_HOSTS")
 }
+# A region without a result for this many of its probe's intervals (plus the
+# timeout; at least PROBE_SILENT_MIN_SECONDS) is silent: its vote is unknown, and a
+# feed with fewer speaking regions than its quorum holds its status, flagged
+# "monitoring degraded", and opens or resolves no incident.
+PROBE_SILENT_AFTER_INTERVALS = env_int("PROBE_SILENT_AFTER_INTERVALS", 3)
+PROBE_SILENT_MIN_SECONDS = env_int("PROBE_SILENT_MIN_SECONDS", 30)
+# A run that would start later than this many intervals after its slot (at least
+# PROBE_LATE_MIN_SECONDS) is dropped and logged: after a backlog, slots are not run
+# back to back. Results taken closer together than PROBE_STREAK_MIN_SPACING_PERCENT
+# of the interval count once in a region's streaks, so hysteresis keeps its time.
+PROBE_LATE_AFTER_INTERVALS = env_int("PROBE_LATE_AFTER_INTERVALS", 1)
+PROBE_LATE_MIN_SECONDS = env_int("PROBE_LATE_MIN_SECONDS", 5)
+PROBE_STREAK_MIN_SPACING_PERCENT = env_int("PROBE_STREAK_MIN_SPACING_PERCENT", 50)
+for _name in ("PROBE_SILENT_AFTER_INTERVALS", "PROBE_LATE_AFTER_INTERVALS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: expected 1 or more")
+# Staff are told when monitoring becomes degraded and when it recovers (once per
+# transition): by email to these addresses and/or a signed webhook to this URL.
+STAFF_ALERT_EMAILS = env_list("STAFF_ALERT_EMAILS", "")
+STAFF_ALERT_WEBHOOK_URL = env_str("STAFF_ALERT_WEBHOOK_URL", "") or ""
+# Signs the staff webhook as subscribers' are (Standard Webhooks, "whsec_..."); the
+# address policy of subscribers' webhooks (NOTIFICATIONS_ALLOW_PRIVATE_TARGETS) holds.
+STAFF_ALERT_WEBHOOK_SECRET = env_str("STAFF_ALERT_WEBHOOK_SECRET", "") or ""
+if STAFF_ALERT_WEBHOOK_URL and not STAFF_ALERT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured(
+        "STAFF_ALERT_WEBHOOK_URL is set: set STAFF_ALERT_WEBHOOK_SECRET (or "
+        "STAFF_ALERT_WEBHOOK_SECRET_FILE) too, e.g. whsec_ and 32 base64 bytes"
+    )
+# The console and `manage.py monitoring_check` call the beat stopped when its last
+# dispatch is older than this.
+BEAT_STALE_AFTER_SECONDS = env_int("BEAT_STALE_AFTER_SECONDS", 30)
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)

@@ -80,7 +80,10 @@ def test_it_runs_a_batch_without_waiting_for_a_hanging_target(target: str) -> No
         assert run.started_at < deadline
 
 
-def test_it_stores_each_result_and_counts_it_into_the_streak(target: str) -> None:
+def test_it_stores_each_result_and_counts_it_into_the_streak(
+    target: str, settings: Any
+) -> None:
+    settings.PROBE_STREAK_MIN_SPACING_PERCENT = 0  # two runs back to back both count
     probe = make_http_probe(f"{target}/ok")
     for _ in range(2):
         runner.probes_run_batch(region="local", items=claim(probe))

@@ -1,0 +1,105 @@
+"""Silent regions on real Celery workers and beat over Redis: two of three regions'
+workers stop, the target goes hard down, and nothing claims it is operational."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.utils import timezone
+from redis import Redis
+
+from incidents.models import Component, Incident, IncidentStatus
+from probes.automation import automatic_incidents_resolve
+from probes.models import ComponentVerdict, RegionState
+from probes.services import probe_create
+from tests.conftest import make_component
+from tests.probes.test_end_to_end import Switchable, target, wait_for
+
+__all__ = ["target"]  # the fixture, used by name
+
+REGIONS = "eu,us,ap"
+HOLD = 15  # AUTO_RESOLVE_AFTER_SECONDS
+
+
+def degraded(component: Component) -> bool:
+    verdict = ComponentVerdict.objects.filter(component=component).first()
+    return verdict is not None and verdict.monitoring_degraded
+
+
+@pytest.mark.timeout(150)
+def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
+    transactional_db: None,
+    start_worker: Callable[..., Any],
+    target: str,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    settings.PROBE_REGIONS = REGIONS.split(",")
+    settings.PROBE_SILENT_MIN_SECONDS = 3
+    login = make_component(name="Login/logout path")
+    probe, _ = probe_create(
+        name="Sign-in page",
+        kind="http",
+        component=login,
+        config={"url": target},
+        regions=REGIONS.split(","),
+        interval_seconds=1,
+        timeout_seconds=1,
+        failures_to_down=2,
+        successes_to_up=2,
+    )
+    broker = Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.flushdb()
+    env = {
+        "PROBE_REGIONS": REGIONS,
+        "PROBE_SILENT_MIN_SECONDS": "3",
+        "AUTO_RESOLVE_AFTER_SECONDS": str(HOLD),
+        "AUTO_RESOLVE_CHECK_SECONDS": "1",
+        "MONITORING_SWEEP_SECONDS": "1",
+    }
+    start_worker("default,probes.eu", beat=True, **env)
+    others = start_worker("probes.us,probes.ap", **env)
+    log = tmp_path / "worker.log"
+
+    def component() -> Component:
+        return Component.objects.get(pk=login.pk)
+
+    def incident() -> Incident | None:
+        return Incident.objects.filter(origin="automatic").first()
+
+    # 1. An outage all three regions confirm opens an incident; the recovery moves
+    #    it to monitoring.
+    Switchable.healthy.clear()
+    wait_for(lambda: component().status == "major_outage", log, "the outage shows")
+    Switchable.healthy.set()
+    wait_for(
+        lambda: (found := incident()) is not None and found.status == "monitoring",
+        log,
+        "the incident is in monitoring",
+    )
+    # 2. The us and ap workers stop; the target goes hard down.
+    others.terminate()
+    others.wait(timeout=20)
+    Switchable.healthy.clear()
+    wait_for(
+        lambda: RegionState.objects.get(probe=probe, region="eu").state == "down",
+        log,
+        "eu sees the target down",
+    )
+    wait_for(lambda: degraded(login), log, "monitoring is marked degraded")
+
+    opened = incident()
+    assert opened is not None
+    assert opened.status == IncidentStatus.MONITORING  # not resolved
+    assert component().status == "operational"  # held: not confirmed either way
+    # The beat's resolver, past the hold, with the regions still silent.
+    later = timezone.now() + dt.timedelta(seconds=HOLD + 1)
+    with time_machine.travel(later, tick=False):
+        assert automatic_incidents_resolve() == []
+    assert Incident.objects.get(pk=opened.pk).status == IncidentStatus.MONITORING
+    broker.flushdb()
