@@ -103,3 +103,53 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
         assert automatic_incidents_resolve() == []
     assert Incident.objects.get(pk=opened.pk).status == IncidentStatus.MONITORING
     broker.flushdb()
+
+
+@pytest.mark.timeout(90)
+def test_it_drops_the_queued_slots_of_a_worker_back_from_a_stop(
+    transactional_db: None,
+    start_worker: Callable[..., Any],
+    target: str,
+    tmp_path: Path,
+    settings: Any,
+) -> None:
+    """A stopped region's queue fills up; back, its worker runs only what is in
+    time, so three slots never count as three failures a fraction of a second apart."""
+    from probes.tasks import probes_run_batch
+
+    Switchable.healthy.clear()
+    probe, _ = probe_create(
+        name="Sign-in page",
+        kind="http",
+        component=make_component(name="Login/logout path"),
+        config={"url": target},
+        regions=["local"],
+        interval_seconds=10,
+        failures_to_down=3,
+    )
+    broker = Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.flushdb()
+    stopped_at = timezone.now() - dt.timedelta(seconds=40)
+    for missed in range(3):  # queued while the worker was stopped
+        slot = stopped_at + dt.timedelta(seconds=10 * missed)
+        probes_run_batch.apply_async(
+            args=("local", [(probe.pk, slot.isoformat())]), queue="probes.local"
+        )
+    current = timezone.now().isoformat()
+    probes_run_batch.apply_async(
+        args=("local", [(probe.pk, current)]), queue="probes.local"
+    )
+
+    start_worker("probes.local", PROBE_REGIONS="local")
+    log = tmp_path / "worker.log"
+    wait_for(
+        lambda: RegionState.objects.filter(probe=probe).exists(),
+        log,
+        "the slot in time ran and was counted",
+    )
+
+    assert [r.slot.isoformat() for r in probe.results.all()] == [current]
+    state = RegionState.objects.get(probe=probe, region="local")
+    assert (state.state, state.failures) == ("up", 1)
+    assert "dropped 1 of 1 slots in region local" in log.read_text()
+    broker.flushdb()
