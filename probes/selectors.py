@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from incidents.evidence import Evidence
+
 from . import verdict
 from .models import BeatTick, ComponentVerdict, Probe, ProbeKindName, RegionState
 
@@ -144,3 +146,28 @@ def _degraded(overview: MonitoringOverview, states: list[RegionState]) -> None:
             overview.degraded.append(
                 DegradedComponent(component_id, names[component_id], since)
             )
+
+
+def components_evidence(now: dt.datetime) -> dict[int, Evidence]:
+    """Per monitored component: since when its monitoring is degraded (marked by
+    the sweep, or noticed now: since its evidence ran out), and until when its
+    evidence holds without a new result. One query."""
+    states = list(
+        RegionState.objects.filter(
+            probe__enabled=True, component__deleted_at__isnull=True
+        ).select_related("probe", "component__verdict")
+    )
+    found = {}
+    for component_id, feeds in component_feeds(states).items():
+        deadlines = [verdict.evidence_until(s, p) for p, s in feeds]
+        until = min((at for at in deadlines if at is not None), default=None)
+        short = any(not verdict.regions_agree(s, p, now=now).known for p, s in feeds)
+        since = (_marked_since(feeds) or until or now) if short else None
+        found[component_id] = Evidence(delayed_since=since, until=until)
+    return found
+
+
+def _marked_since(feeds: list[tuple[Probe, list[RegionState]]]) -> dt.datetime | None:
+    component = feeds[0][1][0].component
+    current = getattr(component, "verdict", None)
+    return current.monitoring_degraded_since if current else None
