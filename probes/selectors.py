@@ -16,7 +16,7 @@ from django.utils import timezone
 from incidents.evidence import Evidence
 
 from . import verdict
-from .models import BeatTick, ComponentVerdict, Probe, ProbeKindName, RegionState
+from .models import BeatTick, Probe, ProbeKindName, RegionState
 
 DISPATCH_TICK = "probes_dispatch"
 
@@ -49,6 +49,10 @@ class MonitoringOverview:
     # Per component, when its evidence runs out without a new result.
     evidence_until: dict[int, dt.datetime] = field(default_factory=dict)
     beat_at: dt.datetime | None = None
+    # The enabled, run probes, and the live components with monitoring (by id:
+    # name and public id), so every series is there with a 0 when all is well.
+    probes: list[Probe] = field(default_factory=list)
+    monitored: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def beat_age(self) -> dt.timedelta | None:
@@ -75,10 +79,11 @@ def component_feeds(
 
 
 def monitored_states() -> list[RegionState]:
+    """Every enabled probe's states on live components, with probe and verdict."""
     return list(
         RegionState.objects.filter(
             probe__enabled=True, component__deleted_at__isnull=True
-        ).select_related("probe", "component")
+        ).select_related("probe", "component__verdict")
     )
 
 
@@ -106,12 +111,12 @@ def _silent(overview: MonitoringOverview, states: list[RegionState]) -> None:
     by_probe: dict[int, list[RegionState]] = defaultdict(list)
     for state in states:
         by_probe[state.probe_id].append(state)
-    probes = (
+    overview.probes = list(
         Probe.objects.filter(enabled=True, component__deleted_at__isnull=True)
         .exclude(kind=ProbeKindName.ALERT)
         .order_by("name", "id")
     )
-    for probe in probes:
+    for probe in overview.probes:
         mine = by_probe.get(probe.pk, [])
         if not mine and probe.created_at > overview.now - probe.silent_after:
             continue  # new: its first results are on their way
@@ -126,13 +131,10 @@ def _silent(overview: MonitoringOverview, states: list[RegionState]) -> None:
 
 
 def _degraded(overview: MonitoringOverview, states: list[RegionState]) -> None:
-    marked = dict(
-        ComponentVerdict.objects.filter(
-            monitoring_degraded_since__isnull=False,
-            component__deleted_at__isnull=True,
-        ).values_list("component_id", "monitoring_degraded_since")
-    )
     names = {s.component_id: s.component.name for s in states}
+    overview.monitored = {
+        s.component_id: (s.component.name, s.component.public_id) for s in states
+    }
     for component_id, feeds in sorted(component_feeds(states).items()):
         until = [verdict.evidence_until(s, p) for p, s in feeds if not p.speaks_always]
         known = [at for at in until if at is not None]
@@ -142,7 +144,7 @@ def _degraded(overview: MonitoringOverview, states: list[RegionState]) -> None:
             not verdict.regions_agree(s, p, now=overview.now).known for p, s in feeds
         )
         if short:
-            since = marked.get(component_id)
+            since = _marked_since(feeds)
             overview.degraded.append(
                 DegradedComponent(component_id, names[component_id], since)
             )
@@ -152,11 +154,7 @@ def components_evidence(now: dt.datetime) -> dict[int, Evidence]:
     """Per monitored component: since when its monitoring is degraded (marked by
     the sweep, or noticed now: since its evidence ran out), and until when its
     evidence holds without a new result. One query."""
-    states = list(
-        RegionState.objects.filter(
-            probe__enabled=True, component__deleted_at__isnull=True
-        ).select_related("probe", "component__verdict")
-    )
+    states = monitored_states()
     found = {}
     for component_id, feeds in component_feeds(states).items():
         deadlines = [verdict.evidence_until(s, p) for p, s in feeds]
