@@ -269,3 +269,29 @@ def test_it_keeps_the_alert_to_send_again_when_the_webhook_is_refused(
         monitoring_sweep()
 
     assert not verdict_of(login).monitoring_alerted  # told next sweep
+
+
+def test_it_shows_staff_silent_regions_and_a_stopped_beat_on_the_console(
+    admin_client: Any, clock: Any, login: Component
+) -> None:
+    probe = make_probe(login)
+    report(probe, clock, Outcome.UP, *REGIONS, times=1)
+    probes_dispatch()
+    assert 'data-monitoring="' not in admin_client.get("/admin/").content.decode()
+
+    clock.shift(SILENT)
+    report(probe, clock, Outcome.UP, "eu", times=1)
+    pages = [
+        admin_client.get(url).content.decode()
+        for url in (
+            "/admin/",
+            "/admin/probes/probe/",
+            f"/admin/probes/probe/{probe.pk}/change/",
+        )
+    ]
+
+    for page in pages:
+        assert "The beat last dispatched probes 4\xa0minutes ago" in page
+        assert "Region us is silent for Login/logout path check" in page
+        assert "Region ap is silent for Login/logout path check" in page
+        assert "Monitoring of Login/logout path is degraded" in page
