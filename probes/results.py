@@ -15,6 +15,7 @@ from django.utils import timezone
 from audit.context import Actor, ActorKind, acting
 from audit.context import current as current_actor
 from incidents.models import COMPONENT_SEVERITY, Component
+from incidents.snapshot.publish import snapshot_request
 
 from . import automation, verdict
 from .kinds.base import ProbeOutcome, StepResult
@@ -197,10 +198,10 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
             deciding = feed_states[0]
     if unknown and COMPONENT_SEVERITY[proposed] < COMPONENT_SEVERITY[current.status]:
         proposed = current.status  # no recovery on missing evidence
-    if unknown and current.monitoring_degraded_since is None:
-        current.monitoring_degraded_since = now
-    elif not unknown:
-        current.monitoring_degraded_since = None
+    if unknown != current.monitoring_degraded:
+        current.monitoring_degraded_since = now if unknown else None
+        # The page says "monitoring delayed" (or no longer): publish it.
+        transaction.on_commit(snapshot_request, robust=True)
     decided = verdict.damp(
         current,
         proposed,

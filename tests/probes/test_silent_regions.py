@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 from redis import Redis
 
 from incidents.models import Component, Incident, IncidentStatus
+from incidents.snapshot import serve
 from probes.automation import automatic_incidents_resolve
 from probes.models import ComponentVerdict, RegionState
 from probes.services import probe_create
@@ -41,6 +43,9 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
 ) -> None:
     settings.PROBE_REGIONS = REGIONS.split(",")
     settings.PROBE_SILENT_MIN_SECONDS = 3
+    # Emptied first: the publish the new component asks for must reach the worker.
+    broker = Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.flushdb()
     login = make_component(name="Login/logout path")
     probe, _ = probe_create(
         name="Sign-in page",
@@ -53,8 +58,6 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
         failures_to_down=2,
         successes_to_up=2,
     )
-    broker = Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.flushdb()
     env = {
         "PROBE_REGIONS": REGIONS,
         "PROBE_SILENT_MIN_SECONDS": "3",
@@ -71,6 +74,12 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
 
     def incident() -> Incident | None:
         return Incident.objects.filter(origin="automatic").first()
+
+    def page() -> str:
+        response = Client().get("/")
+        if serve.AGE_HEADER not in response:
+            return ""  # the view answered: the worker has not published yet
+        return response.content.decode()
 
     # 1. An outage all three regions confirm opens an incident; the recovery moves
     #    it to monitoring.
@@ -92,6 +101,17 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
         "eu sees the target down",
     )
     wait_for(lambda: degraded(login), log, "monitoring is marked degraded")
+
+    # The page, served from the snapshot the worker published, says so.
+    wait_for(
+        lambda: "Automated monitoring delayed since" in page(),
+        log,
+        "the page says monitoring is delayed",
+    )
+    shown = page()
+    assert "All Systems Operational" not in shown
+    assert "(last known: Operational)" in shown
+    assert "Automated monitoring is delayed." in shown
 
     opened = incident()
     assert opened is not None
