@@ -132,6 +132,8 @@ def _streaks_record(
 
 
 def _min_spacing(probe: Probe) -> dt.timedelta:
+    if probe.speaks_always:
+        return dt.timedelta(0)  # each pushed alert is news, however soon it comes
     percent = settings.PROBE_STREAK_MIN_SPACING_PERCENT
     return dt.timedelta(seconds=probe.interval_seconds * percent / 100)
 
@@ -209,7 +211,7 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
         window=dt.timedelta(seconds=settings.FLAP_WINDOW_SECONDS),
         threshold=settings.FLAP_THRESHOLD,
     )
-    if deciding is not None:
+    if deciding is not None or not unknown:
         current.confirmed_regions, current.total_regions = confirmed, total
     current.save()
     with acting(_deciding_actor(deciding)):
