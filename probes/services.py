@@ -51,6 +51,13 @@ def _check_regions(regions: Any) -> None:
             raise ValidationError(
                 {"regions": f"{region!r} is not a region name (a-z, 0-9, - and _)."}
             )
+    repeated = sorted({region for region in regions if regions.count(region) > 1})
+    if repeated:
+        # ["eu", "eu", "eu"] is one region voting three times: it could outvote the
+        # others, and with a quorum of three no outage could ever be confirmed.
+        raise ValidationError(
+            {"regions": f"List each region once: {', '.join(repeated)} is repeated."}
+        )
     unknown = set(regions) - set(settings.PROBE_REGIONS)
     if unknown:
         raise ValidationError(

@@ -184,6 +184,7 @@ class Lab:
         ip("netns", "add", namespace)
         self.regions[name] = Region(name, namespace, address, gateway, host_link)
         ip("link", "add", host_link, "type", "veth", "peer", "name", inner_link)
+        ip("link", "set", host_link, "alias", f"{PREFIX}-netns {os.getpid()}")
         ip("link", "set", inner_link, "netns", namespace)
         ip("addr", "add", f"{gateway}/30", "dev", host_link)
         ip("link", "set", host_link, "up")

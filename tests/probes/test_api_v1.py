@@ -123,6 +123,9 @@ def test_it_answers_400_naming_the_config_field_the_kind_refuses() -> None:
     assert "probe.config" in refused({"config": ["not", "an", "object"]})
     assert "probe.component_id" in refused({"component_id": "nosuchcompo"})
     assert "probe.regions" in refused({"regions": ["mars"]})
+    repeated = refused({"regions": ["eu", "eu", "eu"], "quorum": 3})
+    assert repeated["probe.regions"] == ["List each region once: eu is repeated."]
+    assert "probe.quorum" in refused({"regions": ["eu"], "quorum": 2})
     assert "probe.kind" in refused({"kind": "carrier-pigeon"})
     assert not Probe.objects.exists()
 
