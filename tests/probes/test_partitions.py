@@ -4,11 +4,13 @@ Three regions, each a real Celery worker in its own network namespace
 (tests/probes/netns.py), probe one target in the root namespace. The test drives
 the dispatch itself (the beat's service, every few tenths of a second) and cuts a
 region's route to the target with a blackhole route inside its namespace, which
-leaves its way to PostgreSQL and Redis open.
+leaves its way to PostgreSQL and Redis open, or stops a region's worker, which
+leaves that region silent.
 """
 
 from __future__ import annotations
 
+import io
 import secrets
 import threading
 import time
@@ -19,11 +21,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from incidents.models import Component, Incident
-from probes.models import Probe, ProbeResult, RegionState
+from probes.models import ComponentVerdict, Probe, ProbeResult, RegionState
+from probes.monitoring import monitoring_sweep
 from probes.scheduler import probes_dispatch
+from probes.selectors import monitoring_overview
 from probes.services import probe_create
 from tests.conftest import make_component, worker_database_url
 from tests.probes.netns import Lab, namespaces_problem
@@ -88,8 +93,8 @@ def regions(lab: Lab, transactional_db: None, settings: Any) -> Iterator[Lab]:
         lab.mend(name)
 
 
-def start_workers(lab: Lab, **env: str) -> None:
-    for name in lab.names:
+def start_workers(lab: Lab, names: list[str] | None = None, **env: str) -> None:
+    for name in lab.names if names is None else names:
         lab.start_worker(
             name,
             DATABASE_URL=lab.relayed(worker_database_url()),
@@ -250,3 +255,61 @@ def test_it_goes_down_when_two_of_three_regions_are_cut_off_and_recovers(
         "the component recovers",
     )
     assert Incident.objects.get(pk=incident.pk).status == "monitoring"
+
+
+@pytest.mark.timeout(120)
+def test_it_says_monitoring_is_degraded_when_two_of_three_regions_stop(
+    regions: Lab, target: tuple[str, int], settings: Any, mailoutbox: list[Any]
+) -> None:
+    # Silent after max(3 intervals + the timeout, 2 s) = 4 s without a result; the
+    # workers judge by the same window as the sweep run here.
+    settings.PROBE_SILENT_AFTER_INTERVALS, settings.PROBE_SILENT_MIN_SECONDS = 3, 2
+    settings.STAFF_ALERT_EMAILS = ["oncall@acme.test"]
+    silence = {"PROBE_SILENT_AFTER_INTERVALS": "3", "PROBE_SILENT_MIN_SECONDS": "2"}
+    probe = watch(regions, f"http://{target[0]}:{target[1]}/health")
+    east, west, north = regions.names
+    start_workers(regions, **silence)
+    drive(regions, all_up(probe, regions, probe.created_at), "every region reports")
+
+    def degraded() -> bool:
+        current = ComponentVerdict.objects.filter(component_id=probe.component_id)
+        return any(verdict.monitoring_degraded for verdict in current)
+
+    assert not degraded()
+    regions.stop_worker(east)
+    regions.stop_worker(west)
+    stopped_at = timezone.now()
+
+    def sweep_and_hold() -> None:
+        monitoring_sweep()  # the beat's task, as beat would run it
+        # Held, not guessed: no region says it is down, and too few say it is up.
+        assert status(probe) == "operational", regions.logs()
+        assert automatic() is None
+
+    drive(regions, degraded, "monitoring is degraded", meanwhile=sweep_and_hold)
+    sweep_and_hold()  # a worker may have marked it just after the last sweep
+    overview = monitoring_overview()
+    assert {s.region for s in overview.silent} == {east, west}
+    assert [d.component_id for d in overview.degraded] == [probe.component_id]
+    # The region still running kept reporting all along: only the others are silent.
+    assert results_since(probe, north, "up", stopped_at) >= 1
+    # Said where staff look: the cron check fails, and on-call got one message.
+    with pytest.raises(CommandError, match="Monitoring degraded for API"):
+        call_command("monitoring_check", "--no-sweep", stdout=io.StringIO())
+    assert [m.subject for m in mailoutbox] == ["Heliograph monitoring degraded"]
+
+    start_workers(regions, [east, west], **silence)
+    drive(
+        regions,
+        lambda: not degraded() and monitoring_overview().silent == [],
+        "monitoring recovers and every region speaks again",
+        meanwhile=monitoring_sweep,
+    )
+    monitoring_sweep()
+    assert status(probe) == "operational"
+    assert automatic() is None
+    subjects = [m.subject for m in mailoutbox]
+    assert subjects == [
+        "Heliograph monitoring degraded",
+        "Heliograph monitoring recovered",
+    ]
