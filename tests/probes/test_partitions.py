@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
 from incidents.models import Component, Incident
@@ -160,6 +161,11 @@ def automatic() -> Incident | None:
     return Incident.objects.filter(origin="automatic").first()
 
 
+def page_status(client: Client) -> str:
+    description: str = client.get("/api/v2/status.json").json()["status"]["description"]
+    return description
+
+
 def all_up(probe: Probe, lab: Lab, since: Any) -> Callable[[], bool]:
     return lambda: all(
         results_since(probe, name, "up", since) >= 2 for name in lab.names
@@ -259,7 +265,11 @@ def test_it_goes_down_when_two_of_three_regions_are_cut_off_and_recovers(
 
 @pytest.mark.timeout(120)
 def test_it_says_monitoring_is_degraded_when_two_of_three_regions_stop(
-    regions: Lab, target: tuple[str, int], settings: Any, mailoutbox: list[Any]
+    regions: Lab,
+    target: tuple[str, int],
+    settings: Any,
+    mailoutbox: list[Any],
+    client: Client,
 ) -> None:
     # Silent after max(3 intervals + the timeout, 2 s) = 4 s without a result; the
     # workers judge by the same window as the sweep run here.
@@ -297,6 +307,8 @@ def test_it_says_monitoring_is_degraded_when_two_of_three_regions_stop(
     with pytest.raises(CommandError, match="Monitoring degraded for API"):
         call_command("monitoring_check", "--no-sweep", stdout=io.StringIO())
     assert [m.subject for m in mailoutbox] == ["Heliograph monitoring degraded"]
+    # And to visitors: not "all operational", only what is known.
+    assert page_status(client) == "Automated Monitoring Delayed"
 
     start_workers(regions, [east, west], **silence)
     drive(
@@ -308,6 +320,7 @@ def test_it_says_monitoring_is_degraded_when_two_of_three_regions_stop(
     monitoring_sweep()
     assert status(probe) == "operational"
     assert automatic() is None
+    assert page_status(client) == "All Systems Operational"
     subjects = [m.subject for m in mailoutbox]
     assert subjects == [
         "Heliograph monitoring degraded",
