@@ -16,6 +16,8 @@ class PageStatus:
 
 ALL_OPERATIONAL = PageStatus("none", "All Systems Operational")
 UNDER_MAINTENANCE = PageStatus("maintenance", "Service Under Maintenance")
+# Nothing is known to be wrong, but not enough is known to say all is well.
+MONITORING_DELAYED = PageStatus("none", "Automated Monitoring Delayed")
 
 # (severity 1..3) -> status, for each way of learning about trouble.
 _FROM_COMPONENTS = {
@@ -42,6 +44,7 @@ def page_status(
     component_statuses: Iterable[str],
     unresolved_impacts: Iterable[str],
     maintenance_in_progress: bool,
+    monitoring_delayed: bool = False,
 ) -> PageStatus:
     """How the page is doing, from its components and its unresolved incidents.
 
@@ -51,7 +54,8 @@ def page_status(
     3. The worst proposal wins; on a tie the component's description is kept, since it
        says more precisely what users see.
     4. With nothing worse, a component under maintenance or a maintenance in progress
-       gives "maintenance"; otherwise all is operational.
+       gives "maintenance"; otherwise all is operational, unless the monitoring of
+       a component is delayed: then that is what the page can truly say.
     """
     statuses = list(component_statuses)
     candidates = [
@@ -69,4 +73,4 @@ def page_status(
         return max(candidates, key=lambda status: _INDICATOR_RANK[status.indicator])
     if maintenance_in_progress or ComponentStatus.UNDER_MAINTENANCE in statuses:
         return UNDER_MAINTENANCE
-    return ALL_OPERATIONAL
+    return MONITORING_DELAYED if monitoring_delayed else ALL_OPERATIONAL

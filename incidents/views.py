@@ -29,6 +29,7 @@ from django.views.decorators.http import require_safe
 from . import uptime
 from .api.serializers import PublicState, component_tree, incident_queryset
 from .charts import UptimeBars, latency_chart, legend
+from .evidence import Evidence, components_evidence
 from .models import Component, Incident, IncidentKind, MaintenanceStatus, Page
 
 MONTHS_PER_PAGE = 3
@@ -57,13 +58,16 @@ class ComponentRow:
     url: str | None = None
     history: SafeString = SafeString("")
     group_name: str = ""
+    evidence: Evidence | None = None
 
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
     state = PublicState.load()
     group_names = _group_names(state.components)
-    components = _component_rows(visible_tree(state.components), state.page)
+    components = _component_rows(
+        visible_tree(state.components), state.page, state.evidence
+    )
     return render(
         request,
         "public/index.html",
@@ -92,7 +96,12 @@ def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     live = Component.objects.live().filter(is_group=False).select_related("group")
     component = get_object_or_404(live, public_id=public_id)
     page = Page.get()
-    context: dict[str, object] = {"page": page, "component": component}
+    evidence = components_evidence(timezone.now()).get(component.pk)
+    context: dict[str, object] = {
+        "page": page,
+        "component": component,
+        "evidence": evidence,
+    }
     if component.showcase:
         now = timezone.now()
         today = timezone.localdate(now, page.tzinfo)
@@ -159,7 +168,9 @@ def _incident_urls() -> Callable[[str], str]:
 
 
 def _component_rows(
-    tree: list[tuple[Component, list[Component]]], page: Page
+    tree: list[tuple[Component, list[Component]]],
+    page: Page,
+    evidence: dict[int, Evidence],
 ) -> list[tuple[ComponentRow, list[ComponentRow]]]:
     """The visible tree with the bars of every showcased component, read in one
     query and drawn without a template loop (a page may showcase a thousand)."""
@@ -172,8 +183,9 @@ def _component_rows(
 
     def row(component: Component, group: Component | None = None) -> ComponentRow:
         group_name = group.name if group else ""
+        known = evidence.get(component.pk)
         if component.pk not in windows:
-            return ComponentRow(component, group_name=group_name)
+            return ComponentRow(component, group_name=group_name, evidence=known)
         # "Group - Component", as display_name, without its query for the group.
         name = f"{group_name} - {component.name}" if group else component.name
         return ComponentRow(
@@ -181,6 +193,7 @@ def _component_rows(
             url.replace("~id~", component.public_id),
             bars.render(name=name, window=windows[component.pk]),
             group_name,
+            known,
         )
 
     return [(row(parent), [row(c, parent) for c in kids]) for parent, kids in tree]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from probes.services import PushedAlert
 from statuspage.api.parsers import MAX_DEPTH, TooDeep, json_loads
 
 STATUSES = ("firing", "resolved")
+UNSTORABLE = "must not hold NUL characters or lone surrogates"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BodyError(ValueError):
@@ -65,6 +68,8 @@ def _alert(alert: dict[str, Any], prefix: str) -> PushedAlert:
     summary = alert.get("summary")
     if summary is not None and not isinstance(summary, str):
         raise BodyError(f"{prefix}summary", "must be a string")
+    if summary is not None and not storable(summary):
+        raise BodyError(f"{prefix}summary", UNSTORABLE)
     summary = summary or annotations.get("summary") or annotations.get("description")
     return PushedAlert(
         fingerprint=fingerprint(labels),
@@ -104,4 +109,12 @@ def _strings(value: Any, field: str, *, required: bool = False) -> dict[str, str
     if not valid or (required and not value):
         reason = "must be an object of strings" + (", not empty" if required else "")
         raise BodyError(field, reason)
+    if not all(storable(key) and storable(item) for key, item in value.items()):
+        raise BodyError(field, UNSTORABLE)
     return dict(value)
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can store the text: JSON may spell a NUL (``\\u0000``) or
+    half of a surrogate pair (``\\ud800``), which no text or jsonb column holds."""
+    return "\x00" not in text and not _SURROGATE.search(text)

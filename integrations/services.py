@@ -29,17 +29,13 @@ def alerts_receive(
     *, integration: Integration, alerts: list[PushedAlert]
 ) -> AlertsRecorded:
     """Note that the integration was heard from, and count its alerts into the
-    alert probes they match.
-
-    Not one transaction for the whole body: each probe's alerts are recorded in a
-    transaction of their own (``alerts_record``), as a worker decides each component
-    in its own, so a body never holds several components' verdicts locked at once.
-    """
+    alert probes they match, in one transaction: a body that fails part-way leaves
+    nothing behind for the tool's retry to be counted on top of."""
     with transaction.atomic():
         Integration.objects.filter(pk=integration.pk).update(
             last_received_at=timezone.now()
         )
-    return alerts_record(alerts=alerts)
+        return alerts_record(alerts=alerts)
 
 
 def integration_update(

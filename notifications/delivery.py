@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from itertools import islice
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -50,6 +52,16 @@ TRANSPORTS: dict[str, str] = {
     Channel.SLACK: "notifications.transports.slack.Slack",
     Channel.TEAMS: "notifications.transports.teams.Teams",
 }
+ATTEMPT_ANSWER = [
+    "duration_ms",
+    "status_code",
+    "response",
+    "error",
+    "succeeded",
+    "permanent",
+    "finished_at",
+    "interrupted",
+]
 # Channels told of every component status change, as Statuspage's webhooks are;
 # people (email, chat) hear of incidents and maintenance.
 COMPONENT_CHANNELS = (Channel.WEBHOOK,)
@@ -157,40 +169,89 @@ def _queue(ids: list[int]) -> None:
 
 @transaction.atomic
 def _claim(ids: list[int], now: dt.datetime) -> list[Delivery]:
+    """Claim the deliveries still due, cancel those whose subscriber left, and write
+    an unfinished attempt for each of the others before anything is sent: a worker
+    that dies mid-send leaves a trace of the try (see ``_claims_return``)."""
     due = list(
         Delivery.objects.select_for_update(skip_locked=True)
         .filter(pk__in=ids, state=DeliveryState.PENDING, next_attempt_at__lte=now)
         .values_list("pk", flat=True)
     )
-    Delivery.objects.filter(pk__in=due).update(
-        state=DeliveryState.SENDING, claimed_at=now
+    claimed = Delivery.objects.filter(pk__in=due).select_related("event", "subscriber")
+    left = claimed.exclude(subscriber__state=SubscriberState.ACTIVE)
+    left.update(state=DeliveryState.CANCELLED)
+    claimed.filter(state=DeliveryState.PENDING).update(
+        state=DeliveryState.SENDING,
+        claimed_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
     )
-    return list(
-        Delivery.objects.filter(pk__in=due).select_related("event", "subscriber")
+    sending = list(claimed.filter(state=DeliveryState.SENDING))
+    Attempt.objects.bulk_create(
+        [Attempt(delivery=d, number=d.attempts, started_at=now) for d in sending]
     )
+    return sending
 
 
 def deliveries_send(*, delivery_ids: list[int]) -> list[Result]:
     """Claim the deliveries still due, send them per channel, record every answer."""
     now = timezone.now()
     claimed = _claim(delivery_ids, now)
-    cancelled = [d for d in claimed if d.subscriber.state != SubscriberState.ACTIVE]
-    if cancelled:
-        Delivery.objects.filter(pk__in=[d.pk for d in cancelled]).update(
-            state=DeliveryState.CANCELLED
-        )
     page = Page.get()
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
     for delivery in claimed:
-        if delivery not in cancelled:
-            by_channel[delivery.subscriber.channel].append(delivery)
+        by_channel[delivery.subscriber.channel].append(delivery)
     results: list[Result] = []
-    for channel, batch in by_channel.items():
-        transport = import_string(TRANSPORTS[channel])()
-        sent = transport.send([(d, message_for(d, page)) for d in batch])
-        _record(batch, sent, now)
-        results += sent
+    with claims_kept_alive([d.pk for d in claimed]):
+        for channel, batch in by_channel.items():
+            transport = import_string(TRANSPORTS[channel])()
+            sent = transport.send([(d, message_for(d, page)) for d in batch])
+            _record(batch, sent, now)
+            results += sent
     return results
+
+
+@contextmanager
+def claims_kept_alive(ids: list[int]) -> Iterator[None]:
+    """While the batch is sent, refresh its claims' ``heartbeat_at`` every
+    ``NOTIFICATIONS_HEARTBEAT_SECONDS``, from a thread of its own (the sending one
+    waits on receivers). A worker that dies stops refreshing, and the sweep returns
+    its claims ``NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS`` later, not after the longest
+    a send could take.
+
+    Claims not committed yet (a caller's open transaction) need no refreshing:
+    nobody else can see them, let alone take them back.
+    """
+    if not ids or transaction.get_connection().in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=_heartbeat, args=(ids, stop), name="delivery-heartbeat", daemon=True
+    )
+    beating.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beating.join()
+
+
+def _heartbeat(ids: list[int], stop: threading.Event) -> None:
+    try:
+        while not stop.wait(settings.NOTIFICATIONS_HEARTBEAT_SECONDS):
+            try:
+                Delivery.objects.filter(pk__in=ids, state=DeliveryState.SENDING).update(
+                    heartbeat_at=timezone.now()
+                )
+            except Exception:
+                # The next beat tries again; if none arrives, the claims are
+                # returned and sent again with the same ids, which receivers drop.
+                logger.warning(
+                    "could not refresh the claims of %d deliveries", len(ids)
+                )
+    finally:
+        connections.close_all()  # this thread's own connection
 
 
 def retry_delay(attempts: int) -> dt.timedelta | None:
@@ -203,27 +264,38 @@ def retry_delay(attempts: int) -> dt.timedelta | None:
 
 
 def _record(batch: list[Delivery], results: list[Result], started: dt.datetime) -> None:
-    attempts = []
+    """Complete each delivery's attempt with its answer and settle the delivery,
+    unless its claim was returned meanwhile (the sweep took this worker for dead):
+    then the attempt keeps the answer, and the delivery is its next claimer's."""
     now = timezone.now()
-    for delivery, result in zip(batch, results, strict=True):
-        delivery.attempts += 1
-        attempts.append(
+    answers = {d.pk: result for d, result in zip(batch, results, strict=True)}
+    Attempt.objects.bulk_update(
+        [
             Attempt(
-                delivery=delivery,
-                number=delivery.attempts,
-                started_at=started,
-                duration_ms=result.duration_ms,
-                status_code=result.status_code,
-                response=result.response[:300],
-                error=result.error[:300],
-                succeeded=result.ok,
-                permanent=result.permanent,
+                pk=attempt.pk,
+                duration_ms=answers[attempt.delivery_id].duration_ms,
+                status_code=answers[attempt.delivery_id].status_code,
+                response=answers[attempt.delivery_id].response[:300],
+                error=answers[attempt.delivery_id].error[:300],
+                succeeded=answers[attempt.delivery_id].ok,
+                permanent=answers[attempt.delivery_id].permanent,
+                finished_at=now,
+                interrupted=False,  # the answer came, if late
             )
-        )
+            for attempt in _attempts_of(batch, started)
+        ],
+        ATTEMPT_ANSWER,
+    )
+    still_claimed = set(
+        Delivery.objects.filter(
+            pk__in=answers, state=DeliveryState.SENDING, claimed_at=started
+        ).values_list("pk", flat=True)
+    )
+    batch = [d for d in batch if d.pk in still_claimed]
+    outcomes = [(d, answers[d.pk]) for d in batch]
+    for delivery, result in outcomes:
         _settle(delivery, result, now)
-    Attempt.objects.bulk_create(attempts)
     _save(batch, now)
-    outcomes = list(zip(batch, results, strict=True))
     for subscriber in {d.subscriber for d, r in outcomes if r.status_code == GONE}:
         _unsubscribe_gone(subscriber)
     _quarantine_failing({d.subscriber for d, r in outcomes if not r.ok})
@@ -234,14 +306,18 @@ def _save(batch: list[Delivery], now: dt.datetime) -> None:
     have their own retry time."""
     delivered = [d.pk for d in batch if d.state == DeliveryState.DELIVERED]
     Delivery.objects.filter(pk__in=delivered).update(
-        state=DeliveryState.DELIVERED,
-        attempts=F("attempts") + 1,
-        delivered_at=now,
-        last_error="",
+        state=DeliveryState.DELIVERED, delivered_at=now, last_error=""
     )
     Delivery.objects.bulk_update(
         [d for d in batch if d.state != DeliveryState.DELIVERED],
-        ["state", "attempts", "next_attempt_at", "last_error"],
+        ["state", "next_attempt_at", "last_error"],
+    )
+
+
+def _attempts_of(batch: list[Delivery], started: dt.datetime) -> QuerySet[Attempt]:
+    """The attempts ``_claim`` wrote for this batch at ``started``."""
+    return Attempt.objects.filter(delivery__in=batch, started_at=started).only(
+        "pk", "delivery_id"
     )
 
 
@@ -271,7 +347,12 @@ def _quarantine_failing(subscribers: set[Subscriber]) -> None:
     since = timezone.now() - dt.timedelta(hours=1)
     failing = (
         Attempt.objects.filter(
-            delivery__subscriber__in=watched, succeeded=False, started_at__gte=since
+            delivery__subscriber__in=watched,
+            succeeded=False,
+            # A worker's death is no failure of the receiver's.
+            interrupted=False,
+            finished_at__isnull=False,
+            started_at__gte=since,
         )
         .values("delivery__subscriber")
         .annotate(failures=Count("pk"))
@@ -330,7 +411,8 @@ def deliveries_sweep(*, now: dt.datetime | None = None) -> int:
     """Put back what was lost (periodic).
 
     1. Events committed but never fanned out (the process died after the commit).
-    2. Claims abandoned by a killed worker go back to pending.
+    2. Claims whose worker stopped refreshing them (it died) go back to pending,
+       their attempts marked interrupted.
     3. Deliveries due and not queued since they became due (retries, lost tasks).
     """
     now = now or timezone.now()
@@ -339,10 +421,7 @@ def deliveries_sweep(*, now: dt.datetime | None = None) -> int:
         fanned_out_at__isnull=True, created_at__lte=now - grace
     ).values_list("pk", flat=True):
         event_fan_out(event_id=event_id)
-    stale = now - dt.timedelta(seconds=settings.NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
-    Delivery.objects.filter(state=DeliveryState.SENDING, claimed_at__lte=stale).update(
-        state=DeliveryState.PENDING, next_attempt_at=now
-    )
+    _claims_return(now)
     lost = Q(queued_at__isnull=True) | Q(queued_at__lte=now - grace)
     due = Delivery.objects.filter(
         lost | Q(queued_at__lt=F("next_attempt_at")),
@@ -350,3 +429,40 @@ def deliveries_sweep(*, now: dt.datetime | None = None) -> int:
         next_attempt_at__lte=now,
     )
     return deliveries_enqueue(due)
+
+
+INTERRUPTED = "Interrupted: the worker stopped before the answer was recorded."
+
+
+@transaction.atomic
+def _claims_return(now: dt.datetime) -> int:
+    """Return the claims of dead workers: no heartbeat for the claim timeout.
+
+    Their unfinished attempts are marked interrupted (the receiver may have had the
+    message; the retry carries the same id). The claim counted as an attempt, so a
+    delivery that kills every worker that sends it still runs out of tries.
+    """
+    stale = now - dt.timedelta(seconds=settings.NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS)
+    silent = Q(heartbeat_at__lte=stale) | Q(
+        heartbeat_at__isnull=True, claimed_at__lte=stale
+    )
+    dead = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(silent, state=DeliveryState.SENDING)
+        .values_list("pk", "attempts")
+    )
+    if not dead:
+        return 0
+    ids = [pk for pk, _ in dead]
+    Attempt.objects.filter(delivery_id__in=ids, finished_at__isnull=True).update(
+        interrupted=True, finished_at=now, error=INTERRUPTED
+    )
+    out_of_tries = [pk for pk, attempts in dead if attempts > len(RETRY_DELAYS)]
+    Delivery.objects.filter(pk__in=ids).exclude(pk__in=out_of_tries).update(
+        state=DeliveryState.PENDING, next_attempt_at=now, last_error=INTERRUPTED
+    )
+    Delivery.objects.filter(pk__in=out_of_tries).update(
+        state=DeliveryState.FAILED, last_error=INTERRUPTED
+    )
+    logger.warning("returned %d deliveries a dead worker had claimed", len(ids))
+    return len(ids)

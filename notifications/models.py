@@ -160,6 +160,9 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed by the claiming worker while it sends: a claim whose worker has
+    # stopped saying so is returned to the queue by the sweep, within seconds.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -182,7 +185,13 @@ class Delivery(models.Model):
 
 
 class Attempt(models.Model):
-    """One try at a delivery and what the other side answered."""
+    """One try at a delivery and what the other side answered.
+
+    Written when the try starts, before anything is sent, and completed with the
+    answer (``finished_at``): a worker that dies mid-send leaves its attempt
+    unfinished, and the sweep marks it ``interrupted``. The receiver may have had
+    the message; the retry carries the same id, so it can tell.
+    """
 
     delivery = models.ForeignKey(
         Delivery, on_delete=models.CASCADE, related_name="attempt_log"
@@ -195,6 +204,8 @@ class Attempt(models.Model):
     error = models.CharField(max_length=300, blank=True)
     succeeded = models.BooleanField(default=False)
     permanent = models.BooleanField(default=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    interrupted = models.BooleanField(default=False)
 
     class Meta:
         ordering = ("-started_at", "-id")

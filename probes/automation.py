@@ -184,7 +184,8 @@ def automatic_incidents_resolve(*, now: dt.datetime | None = None) -> list[Incid
     """Resolve automatic incidents whose recovery has held long enough (periodic).
 
     Recovery holds from the latest update, the one that moved it to monitoring; a
-    relapse posts a newer update and moves it out of monitoring again.
+    relapse posts a newer update and moves it out of monitoring again. An incident
+    with a component whose monitoring is degraded (too few regions speak) waits.
     """
     now = now or timezone.now()
     since = now - dt.timedelta(seconds=settings.AUTO_RESOLVE_AFTER_SECONDS)
@@ -215,7 +216,11 @@ def _resolve_if_held(pk: int, *, since: dt.datetime) -> Incident | None:
     latest = IncidentUpdate.objects.filter(incident=incident).first()
     if latest is None or latest.display_at > since:
         return None
-    if incident.components.live().exclude(status=ComponentStatus.OPERATIONAL).exists():
+    components = incident.components.live()
+    if components.exclude(status=ComponentStatus.OPERATIONAL).exists():
+        return None
+    # A recovery nobody is watching any more has not "held": wait for evidence.
+    if components.filter(verdict__monitoring_degraded_since__isnull=False).exists():
         return None
     services.incident_post_update(
         incident=incident,

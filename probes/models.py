@@ -98,6 +98,28 @@ class Probe(models.Model):
             return min(self.quorum, len(self.regions))
         return len(self.regions) // 2 + 1
 
+    @property
+    def silent_after(self) -> dt.timedelta:
+        """How long a region may go without a result before it is silent: a few
+        intervals and the run's own timeout, never less than the floor (jitter)."""
+        seconds = (
+            self.interval_seconds * settings.PROBE_SILENT_AFTER_INTERVALS
+            + self.timeout_seconds
+        )
+        return dt.timedelta(seconds=max(seconds, settings.PROBE_SILENT_MIN_SECONDS))
+
+    @property
+    def late_after(self) -> dt.timedelta:
+        """How late a run may start after its slot and still mean that slot: the next
+        slot is due by then, so a later run only crowds the streaks."""
+        seconds = self.interval_seconds * settings.PROBE_LATE_AFTER_INTERVALS
+        return dt.timedelta(seconds=max(seconds, settings.PROBE_LATE_MIN_SECONDS))
+
+    @property
+    def speaks_always(self) -> bool:
+        """Alert probes are told, not run: no news is the news that nothing fires."""
+        return self.kind == ProbeKindName.ALERT
+
     def next_slot_after(self, slot: dt.datetime, now: dt.datetime) -> dt.datetime:
         """The next due time on this probe's grid after ``slot`` that is not past.
 
@@ -156,6 +178,9 @@ class RegionState(models.Model):
     failures = models.PositiveIntegerField(default=0)
     successes = models.PositiveIntegerField(default=0)
     changed_at = models.DateTimeField(default=timezone.now)
+    # When the newest result counted into the streaks was taken: a region whose last
+    # result is older than its silence window speaks no more (Probe.silent_after).
+    last_result_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -217,10 +242,30 @@ class ComponentVerdict(models.Model):
         default=list, help_text="Times of recent verdict changes, for flap damping."
     )
     flapping = models.BooleanField(default=False)
+    # Set while too few of a feed's regions speak to decide: the status is held.
+    monitoring_degraded_since = models.DateTimeField(null=True, blank=True)
+    # Whether staff were last told "degraded" (True) or "recovered" (False), so each
+    # transition is told once however often the sweep runs.
+    monitoring_alerted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.component}: {self.status}"
+
+    @property
+    def monitoring_degraded(self) -> bool:
+        return self.monitoring_degraded_since is not None
+
+
+class BeatTick(models.Model):
+    """When a periodic task last ran, written by the task itself: a stopped beat
+    shows as an age that grows, read at the time it is asked for."""
+
+    task = models.CharField(max_length=100, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.task} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class ProbeHour(models.Model):

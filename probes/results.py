@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from audit.context import Actor, ActorKind, acting
 from audit.context import current as current_actor
 from incidents.models import COMPONENT_SEVERITY, Component
+from incidents.snapshot.publish import snapshot_request
 
 from . import automation, verdict
 from .kinds.base import ProbeOutcome, StepResult
@@ -99,10 +101,12 @@ def _streaks_record(
         .filter(probe_id__in={probe_id for probe_id, _ in keys}, region=region)
         .order_by("pk")
     }
-    changed, writes = set(), defaultdict(list)
+    changed: set[int] = set()
+    heard: set[int] = set()
+    writes: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for run, step, component in steps:
         state = states[(run.probe.pk, step.step)]
-        before = _values(state)
+        before, heard_before = _values(state), state.last_result_at
         if verdict.streak_record(
             state,
             outcome=step.outcome,
@@ -110,17 +114,44 @@ def _streaks_record(
             failures_to_down=run.probe.failures_to_down,
             successes_to_up=run.probe.successes_to_up,
             now=run.started_at,
+            min_spacing=_min_spacing(run.probe),
         ):
             changed.add(component.pk)
         state.component = component
         if _values(state) != before:
             writes[_values(state)].append(state.pk)
+        if state.last_result_at != heard_before:
+            heard.add(state.pk)
     now = timezone.now()
     for values, pks in writes.items():
         RegionState.objects.filter(pk__in=pks).update(
             updated_at=now, **dict(zip(STATE_FIELDS, values, strict=True))
         )
+    _heard_record(states.values(), heard)
     return changed
+
+
+def _min_spacing(probe: Probe) -> dt.timedelta:
+    if probe.speaks_always:
+        return dt.timedelta(0)  # each pushed alert is news, however soon it comes
+    percent = settings.PROBE_STREAK_MIN_SPACING_PERCENT
+    return dt.timedelta(seconds=probe.interval_seconds * percent / 100)
+
+
+def _heard_record(states: Iterable[RegionState], heard: set[int]) -> None:
+    """Write when each state counted its newest result: one UPDATE for the batch,
+    whose rows all change (a steady state's streaks do not, its evidence does)."""
+    by_time: dict[dt.datetime, list[int]] = defaultdict(list)
+    for state in states:
+        if state.pk in heard and state.last_result_at is not None:
+            by_time[state.last_result_at].append(state.pk)
+    if by_time:
+        RegionState.objects.filter(pk__in=heard).update(
+            last_result_at=Case(
+                *(When(pk__in=pks, then=Value(at)) for at, pks in by_time.items()),
+                output_field=DateTimeField(),
+            )
+        )
 
 
 def _values(state: RegionState) -> tuple[object, ...]:
@@ -142,37 +173,46 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
     """Agree on a component's status from every feed and act on it.
 
     1. Lock the component's verdict row, so regions reporting at once take turns.
-    2. Per feed (a probe, or one step of a journey): the outcome its regions agree on.
-    3. The worst feed wins; flap damping may hold a worse status.
+    2. Per feed (a probe, or one step of a journey): the outcome its speaking
+       regions agree on, or unknown when too few of them speak.
+    3. The worst known feed wins; with a feed unknown the component may get worse
+       but not better, and monitoring is degraded. Flap damping may hold a worse
+       status.
     4. Automation moves the component and its automatic incident.
     """
     ComponentVerdict.objects.get_or_create(component_id=component_id)
     current = ComponentVerdict.objects.select_for_update().get(
         component_id=component_id
     )
-    feeds: dict[tuple[int, str], list[RegionState]] = defaultdict(list)
-    states = RegionState.objects.filter(
-        component_id=component_id, probe__enabled=True
-    ).select_related("probe")
-    for state in states:
-        feeds[(state.probe_id, state.step)].append(state)
+    now = timezone.now()
     proposed, confirmed, total = "operational", 0, 0
     deciding: RegionState | None = None
-    for feed_states in feeds.values():
-        probe = feed_states[0].probe
-        agreement = verdict.regions_agree(feed_states, probe)
-        status = verdict.feed_status(agreement, probe, feed_states)
+    unknown = False
+    for probe, feed_states in _feeds(component_id):
+        agreement = verdict.regions_agree(feed_states, probe, now=now)
+        if not agreement.known:
+            unknown = True
+            continue
+        speaking = [s for s in feed_states if verdict.speaks(s, probe, now)]
+        status = verdict.feed_status(agreement, probe, speaking)
         if COMPONENT_SEVERITY[status] > COMPONENT_SEVERITY[proposed] or total == 0:
             proposed, confirmed, total = status, agreement.confirmed, agreement.total
             deciding = feed_states[0]
+    if unknown and COMPONENT_SEVERITY[proposed] < COMPONENT_SEVERITY[current.status]:
+        proposed = current.status  # no recovery on missing evidence
+    if unknown != current.monitoring_degraded:
+        current.monitoring_degraded_since = now if unknown else None
+        # The page says "monitoring delayed" (or no longer): publish it.
+        transaction.on_commit(snapshot_request, robust=True)
     decided = verdict.damp(
         current,
         proposed,
-        now=timezone.now(),
+        now=now,
         window=dt.timedelta(seconds=settings.FLAP_WINDOW_SECONDS),
         threshold=settings.FLAP_THRESHOLD,
     )
-    current.confirmed_regions, current.total_regions = confirmed, total
+    if deciding is not None or not unknown:
+        current.confirmed_regions, current.total_regions = confirmed, total
     current.save()
     with acting(_deciding_actor(deciding)):
         automation.component_apply_verdict(
@@ -182,6 +222,27 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
             total=total,
         )
     return current
+
+
+def _feeds(component_id: int) -> list[tuple[Probe, list[RegionState]]]:
+    """The component's feeds: each enabled probe's step, with its regions' states."""
+    feeds: dict[tuple[int, str], list[RegionState]] = defaultdict(list)
+    states = RegionState.objects.filter(
+        component_id=component_id, probe__enabled=True
+    ).select_related("probe")
+    for state in states:
+        feeds[(state.probe_id, state.step)].append(state)
+    return [(feed[0].probe, feed) for feed in feeds.values()]
+
+
+def feeds_evidence_short(
+    feeds: list[tuple[Probe, list[RegionState]]], now: dt.datetime
+) -> bool:
+    """Whether any feed has too few speaking regions to decide."""
+    return any(
+        not verdict.regions_agree(states, probe, now=now).known
+        for probe, states in feeds
+    )
 
 
 def _deciding_actor(state: RegionState | None) -> Actor:

@@ -82,13 +82,31 @@ async def _run_all(claims: list[tuple[Probe, dt.datetime]]) -> list[Run]:
 
 
 def probes_run_batch(*, region: str, items: list[tuple[int, str]]) -> list[Run]:
-    """Run the claimed probes from this region and record what they found."""
+    """Run the claimed probes from this region and record what they found.
+
+    A slot too late to mean anything (a worker back after a stop finds its queue
+    full) is dropped and logged, not run: three slots run back to back would
+    count as three intervals of evidence in well under one.
+    """
     probes = Probe.objects.select_related("component").in_bulk([pk for pk, _ in items])
-    claims = [
-        (probes[pk], dt.datetime.fromisoformat(slot))
-        for pk, slot in items
-        if pk in probes and probes[pk].enabled
-    ]
+    now = timezone.now()
+    claims, late = [], 0
+    for pk, slot in items:
+        probe, due = probes.get(pk), dt.datetime.fromisoformat(slot)
+        if probe is None or not probe.enabled:
+            continue
+        if now - due > probe.late_after:
+            late += 1
+            continue
+        claims.append((probe, due))
+    if late:
+        logger.warning(
+            "dropped %d of %d slots in region %s: too late to run (queued "
+            "longer than an interval)",
+            late,
+            len(items),
+            region,
+        )
     runs = asyncio.run(_run_all(claims))
     results_record(region=region, runs=runs)
     return runs

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Probe, ProbeKindName
+from .models import BeatTick, Probe, ProbeKindName
+from .selectors import DISPATCH_TICK
 
 Claim = tuple[int, str]  # (probe id, due slot as ISO-8601)
 
@@ -33,10 +34,20 @@ def probes_claim_due(
     )
     claims = []
     for probe in due:
-        claims.append((probe, probe.next_due_at))
+        # The latest slot on its grid, not the first one missed: after a stop, the
+        # old one is long past, and its run would be dropped as too late.
+        interval = dt.timedelta(seconds=probe.interval_seconds)
+        missed = (now - probe.next_due_at) // interval
+        claims.append((probe, probe.next_due_at + interval * missed))
         probe.next_due_at = probe.next_slot_after(probe.next_due_at, now)
     Probe.objects.bulk_update(due, ["next_due_at"])
     return claims
+
+
+def beat_tick_record(*, task: str, now: dt.datetime) -> None:
+    """Note that a periodic task ran (one UPDATE; the row is created once)."""
+    if not BeatTick.objects.filter(task=task).update(at=now):
+        BeatTick.objects.get_or_create(task=task, defaults={"at": now})
 
 
 def probes_dispatch(*, now: dt.datetime | None = None) -> int:
@@ -45,7 +56,10 @@ def probes_dispatch(*, now: dt.datetime | None = None) -> int:
 
     now = now or timezone.now()
     claims = probes_claim_due(now=now, limit=settings.PROBE_CLAIM_LIMIT)
+    # Its age on the console and in /metrics is how a stopped beat shows.
+    beat_tick_record(task=DISPATCH_TICK, now=now)
     by_region: dict[str, list[Claim]] = defaultdict(list)
+    late_after = {probe.pk: probe.late_after.total_seconds() for probe, _ in claims}
     for probe, slot in claims:
         # Only regions that have workers: a queue nobody reads would only grow.
         for region in sorted(set(probe.regions) & set(settings.PROBE_REGIONS)):
@@ -53,9 +67,13 @@ def probes_dispatch(*, now: dt.datetime | None = None) -> int:
     size = settings.PROBE_BATCH_SIZE
     for region, items in by_region.items():
         for start in range(0, len(items), size):
+            batch = items[start : start + size]
+            # A batch nobody could run in time is dropped by Celery unread; the
+            # runner drops its too-late slots one by one.
+            expires = max(late_after[pk] for pk, _ in batch)
             probes_run_batch.apply_async(
-                args=(region, items[start : start + size]),
+                args=(region, batch),
                 queue=f"probes.{region}",
-                expires=settings.PROBE_BATCH_EXPIRES_SECONDS,
+                expires=min(expires, settings.PROBE_BATCH_EXPIRES_SECONDS),
             )
     return len(claims)

@@ -51,6 +51,13 @@ def _check_regions(regions: Any) -> None:
             raise ValidationError(
                 {"regions": f"{region!r} is not a region name (a-z, 0-9, - and _)."}
             )
+    repeated = sorted({region for region in regions if regions.count(region) > 1})
+    if repeated:
+        # ["eu", "eu", "eu"] is one region voting three times: it could outvote the
+        # others, and with a quorum of three no outage could ever be confirmed.
+        raise ValidationError(
+            {"regions": f"List each region once: {', '.join(repeated)} is repeated."}
+        )
     unknown = set(regions) - set(settings.PROBE_REGIONS)
     if unknown:
         raise ValidationError(
@@ -205,8 +212,14 @@ def alerts_record(*, alerts: list[PushedAlert]) -> AlertsRecorded:
     1. A firing alert reaches the enabled alert probes whose matchers its labels
        carry (an informational one reaches none); a resolved alert reaches those and
        also every probe still holding it, whose matchers may have changed since.
-    2. Each probe reached, in its own transaction as a worker decides each component
-       in its own: hold or drop the alerts, then record what still fires.
+    2. Each probe reached, locked in id order: hold or drop the alerts, then record
+       what still fires.
+    3. Decide the components whose state changed, in id order, once all are recorded.
+
+    One transaction for the whole body: if anything fails, nothing of it is written,
+    so the tool's retry is not counted on top of half a body. Every probe is locked
+    before any component, each in id order, so two bodies at once take turns
+    instead of waiting on each other crosswise.
     """
     probes = Probe.objects.filter(kind=ProbeKindName.ALERT, enabled=True)
     kinds = {probe.pk: Alert(probe.config) for probe in probes}
@@ -225,13 +238,16 @@ def alerts_record(*, alerts: list[PushedAlert]) -> AlertsRecorded:
         matched += bool(ids)
         for probe_id in ids:
             reached[probe_id].append(alert)
-    for probe_id in sorted(reached):
-        _alert_probe_record(probe_id=probe_id, alerts=reached[probe_id])
+    with transaction.atomic():
+        changed: set[int] = set()
+        for probe_id in sorted(reached):
+            changed |= _alert_probe_record(probe_id=probe_id, alerts=reached[probe_id])
+        for component_id in sorted(changed):
+            results.component_decide(component_id=component_id)
     return AlertsRecorded(matched=matched, probes=len(reached))
 
 
-@transaction.atomic
-def _alert_probe_record(*, probe_id: int, alerts: list[PushedAlert]) -> None:
+def _alert_probe_record(*, probe_id: int, alerts: list[PushedAlert]) -> set[int]:
     """Hold or drop one probe's alerts and record the outcome of those still firing.
 
     The probe's row is locked, so two notices for it arriving at once take turns
@@ -243,7 +259,7 @@ def _alert_probe_record(*, probe_id: int, alerts: list[PushedAlert]) -> None:
         .first()
     )
     if probe is None:
-        return  # deleted, or no longer an alert probe, since it was matched
+        return set()  # deleted, or no longer an alert probe, since it was matched
     for alert in alerts:  # in the body's order: a later notice of an alert wins
         held = FiringAlert.objects.filter(probe=probe, fingerprint=alert.fingerprint)
         outcome = alert_outcome(alert.labels)
@@ -263,12 +279,13 @@ def _alert_probe_record(*, probe_id: int, alerts: list[PushedAlert]) -> None:
     # A disabled probe too: its component does not hear it, but the state it keeps
     # must be right when it is enabled again (a firing alert, sent again at the
     # tool's repeat interval, reaches it then).
-    _alert_result_record(probe)
+    return _alert_result_record(probe)
 
 
-def _alert_result_record(probe: Probe) -> None:
+def _alert_result_record(probe: Probe) -> set[int]:
     """Record the worst alert the probe holds (none: up) as a result from each of its
-    regions: the alerting tool speaks for all of them, so any quorum is met."""
+    regions: the alerting tool speaks for all of them, so any quorum is met. The
+    components whose regional state changed are returned, to be decided."""
     firing = list(probe.firing_alerts.all())  # the newest first
     firing.sort(key=lambda alert: alert.outcome != Outcome.DOWN)  # outages first
     step = StepResult("main", Outcome.UP, None)
@@ -285,5 +302,4 @@ def _alert_result_record(probe: Probe) -> None:
     changed: set[int] = set()
     for region in probe.regions:
         changed |= results.results_record(region=region, runs=[run], decide=False)
-    for component_id in sorted(changed):
-        results.component_decide(component_id=component_id)
+    return changed

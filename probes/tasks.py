@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import automation, results, rollup, runner, scheduler
+from . import automation, monitoring, results, rollup, runner, scheduler
 
 
 @shared_task(soft_time_limit=10, time_limit=15)
@@ -20,6 +20,11 @@ def probes_run_batch(region: str, items: list[tuple[int, str]]) -> int:
 @shared_task(soft_time_limit=50, time_limit=60)
 def verdicts_enforce() -> int:
     return results.verdicts_enforce()
+
+
+@shared_task(soft_time_limit=50, time_limit=60)
+def monitoring_sweep() -> int:
+    return len(monitoring.monitoring_sweep().decided)
 
 
 @shared_task(soft_time_limit=50, time_limit=60)

@@ -22,6 +22,7 @@ def streak_record(
     failures_to_down: int,
     successes_to_up: int,
     now: dt.datetime,
+    min_spacing: dt.timedelta = dt.timedelta(0),
 ) -> bool:
     """Count one result into a region's streaks; say whether its verdict changed.
 
@@ -32,9 +33,16 @@ def streak_record(
     The observed (mirrored) status is the one read by the results the state reflects,
     so a new reading while the state holds (partial to major outage) also counts as a
     change, and a reading the state does not follow yet leaves it as it was.
+    ``now`` is when the result was taken: one taken before the last counted one, or
+    less than ``min_spacing`` after it (a backlog run back to back), counts for
+    nothing, so "three in a row" keeps meaning three intervals.
     """
     if outcome == Outcome.SKIPPED:
         return False
+    last = state.last_result_at
+    if last is not None and now < last + min_spacing:
+        return False
+    state.last_result_at = now if last is None else max(last, now)
     before = (state.state, state.observed_status)
     if outcome == Outcome.UP:
         state.successes = min(state.successes + 1, successes_to_up)
@@ -52,27 +60,85 @@ def streak_record(
     return (state.state, state.observed_status) != before
 
 
+# A feed whose speaking regions are too few to decide: its status is not known.
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class Agreement:
     outcome: str
     confirmed: int
     total: int
+    speaking: int = 0
+
+    @property
+    def known(self) -> bool:
+        return self.outcome != UNKNOWN
 
 
-def regions_agree(states: Iterable[RegionState], probe: Probe) -> Agreement:
-    """The outcome at least ``probe.required_agreement`` of its regions share.
+def speaks(state: RegionState, probe: Probe, now: dt.datetime) -> bool:
+    """Whether a region's state is recent evidence: it had a result within the
+    probe's silence window (an alert probe's regions always speak)."""
+    if probe.speaks_always:
+        return True
+    last = state.last_result_at
+    return last is not None and last > now - probe.silent_after
 
-    Regions that have not reported yet count as up.
+
+def silent_regions(
+    states: Iterable[RegionState], probe: Probe, now: dt.datetime
+) -> list[str]:
+    """The probe's regions with no recent result, never-reported ones included."""
+    speaking = {s.region for s in states if speaks(s, probe, now)}
+    return [region for region in probe.regions if region not in speaking]
+
+
+def evidence_until(states: Iterable[RegionState], probe: Probe) -> dt.datetime | None:
+    """When, without a new result, the feed's speaking regions become too few.
+
+    The ``required``-th latest silence deadline: until then at least ``required``
+    regions speak. None for a feed that never goes quiet (alert probes) or has too
+    few regions that ever reported.
     """
-    current = {s.region: s for s in states if s.region in probe.regions}
+    if probe.speaks_always:
+        return None
+    deadlines = sorted(
+        (
+            s.last_result_at + probe.silent_after
+            for s in states
+            if s.region in probe.regions and s.last_result_at is not None
+        ),
+        reverse=True,
+    )
+    required = probe.required_agreement
+    return deadlines[required - 1] if len(deadlines) >= required else None
+
+
+def regions_agree(
+    states: Iterable[RegionState], probe: Probe, *, now: dt.datetime
+) -> Agreement:
+    """The outcome at least ``probe.required_agreement`` of its speaking regions share.
+
+    A silent region (or one that never reported) is neither up nor down: only
+    speaking regions vote, and with fewer of them than the required agreement the
+    outcome is unknown, so a component never recovers, nor fails, on no evidence.
+    """
+    current = {
+        s.region: s
+        for s in states
+        if s.region in probe.regions and speaks(s, probe, now)
+    }
     down = [s for s in current.values() if s.state == Outcome.DOWN]
     bad = [s for s in current.values() if s.state in (Outcome.DOWN, Outcome.DEGRADED)]
     total, required = len(probe.regions), probe.required_agreement
+    speaking = len(current)
+    if speaking < required:
+        return Agreement(UNKNOWN, 0, total, speaking)
     if len(down) >= required:
-        return Agreement(Outcome.DOWN, len(down), total)
+        return Agreement(Outcome.DOWN, len(down), total, speaking)
     if len(bad) >= required:
-        return Agreement(Outcome.DEGRADED, len(bad), total)
-    return Agreement(Outcome.UP, total - len(bad), total)
+        return Agreement(Outcome.DEGRADED, len(bad), total, speaking)
+    return Agreement(Outcome.UP, speaking - len(bad), total, speaking)
 
 
 def feed_status(

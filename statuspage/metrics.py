@@ -45,6 +45,7 @@ from notifications.models import (
 )
 from probes.kinds.base import Outcome
 from probes.models import ProbeKindName, ProbeResult, RegionState
+from probes.selectors import monitoring_overview
 from tokens.authentication import ApiTokenAuthentication
 
 # Long enough that a probe run hourly still shows its last result, short enough
@@ -245,6 +246,52 @@ def fill(
             family.add_metric([channel.value, state], counts.get((channel, state), 0))
 
 
+def monitoring_families(now: dt.datetime) -> Iterator[Metric]:
+    """The monitor watching itself, computed from the rows at each scrape, so a
+    stopped beat or worker shows as an age that grows rather than a figure that
+    stops changing."""
+    overview = monitoring_overview(now=now)
+    silent = GaugeMetricFamily(
+        "heliograph_region_silent",
+        "1 when the region has had no result of the probe for its silence window "
+        "(its vote is unknown), 0 when it reports.",
+        labels=["probe", "probe_id", "region"],
+    )
+    quiet = {(s.probe.pk, s.region) for s in overview.silent}
+    for probe in overview.probes:
+        for region in probe.regions:
+            labels = [probe.name, probe.public_id, region]
+            silent.add_metric(labels, float((probe.pk, region) in quiet))
+    degraded = GaugeMetricFamily(
+        "heliograph_monitoring_degraded",
+        "1 when too few of the component's regions report to decide its status "
+        "(held at the last known one, no incident opens or resolves), else 0.",
+        labels=["component", "component_id"],
+    )
+    short = overview.degraded_ids
+    for component_id, (name, public_id) in sorted(overview.monitored.items()):
+        degraded.add_metric([name, public_id], float(component_id in short))
+    region_age = GaugeMetricFamily(
+        "heliograph_region_last_result_age_seconds",
+        "Seconds since the region's newest probe result: its workers' pulse.",
+        labels=["region"],
+    )
+    for region, at in sorted(overview.region_last_result_at.items()):
+        region_age.add_metric([region], (now - at).total_seconds())
+    beat = GaugeMetricFamily(
+        "heliograph_beat_last_tick_age_seconds",
+        "Seconds since the beat last dispatched probes (absent: it never did).",
+    )
+    beat_at = GaugeMetricFamily(
+        "heliograph_beat_last_tick_timestamp_seconds",
+        "When the beat last dispatched probes (Unix time).",
+    )
+    if overview.beat_at is not None:
+        beat.add_metric([], (now - overview.beat_at).total_seconds())
+        beat_at.add_metric([], overview.beat_at.timestamp())
+    yield from (silent, degraded, region_age, beat, beat_at)
+
+
 class DatabaseCollector:
     """Every family, read from the database when Prometheus scrapes."""
 
@@ -254,6 +301,7 @@ class DatabaseCollector:
         yield from probe_outcome_families(timezone.now())
         yield from incident_families()
         yield from notification_families()
+        yield from monitoring_families(timezone.now())
 
 
 # Our own registry, not prometheus_client's global one: that one carries the

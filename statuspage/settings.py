@@ -162,6 +162,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Statuspage's old clients add .json to management API paths.
     "statuspage.api.compat.JsonSuffixMiddleware",
+    # A body too large for the API is a JSON 413 before anything reads it.
+    "statuspage.bodies.BodyLimitMiddleware",
     # The console answers 503 up front while PostgreSQL or Redis is out.
     "statuspage.middleware.ConsoleServersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -362,12 +364,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     "deliveries-sweep": {
         "task": "notifications.tasks.deliveries_sweep",
-        "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 30),
+        # Often: it returns a dead worker's claims, and costs a few indexed queries.
+        "schedule": env_int("DELIVERIES_SWEEP_SECONDS", 5),
     },
     # Re-confirms the snapshot even when nothing changes, so its age stays honest.
     "snapshot-refresh": {
         "task": "incidents.tasks.snapshot_publish",
         "schedule": env_int("SNAPSHOT_REFRESH_SECONDS", 60),
+    },
+    # Notices silent regions (they send nothing), holds what they fed, tells staff.
+    "monitoring-sweep": {
+        "task": "probes.tasks.monitoring_sweep",
+        "schedule": env_int("MONITORING_SWEEP_SECONDS", 10),
+        "options": {"expires": env_int("MONITORING_SWEEP_SECONDS", 10)},
     },
     "automatic-incidents-resolve": {
         "task": "probes.tasks.automatic_incidents_resolve",
@@ -469,6 +478,37 @@ PROBE_SECRET_HOSTS = {
     for name, value in _PROBE_ENV.items()
     if name.endswith("_HOSTS")
 }
+# A region without a result for this many of its probe's intervals (plus the
+# timeout; at least PROBE_SILENT_MIN_SECONDS) is silent: its vote is unknown, and a
+# feed with fewer speaking regions than its quorum holds its status, flagged
+# "monitoring degraded", and opens or resolves no incident.
+PROBE_SILENT_AFTER_INTERVALS = env_int("PROBE_SILENT_AFTER_INTERVALS", 3)
+PROBE_SILENT_MIN_SECONDS = env_int("PROBE_SILENT_MIN_SECONDS", 30)
+# A run that would start later than this many intervals after its slot (at least
+# PROBE_LATE_MIN_SECONDS) is dropped and logged: after a backlog, slots are not run
+# back to back. Results taken closer together than PROBE_STREAK_MIN_SPACING_PERCENT
+# of the interval count once in a region's streaks, so hysteresis keeps its time.
+PROBE_LATE_AFTER_INTERVALS = env_int("PROBE_LATE_AFTER_INTERVALS", 1)
+PROBE_LATE_MIN_SECONDS = env_int("PROBE_LATE_MIN_SECONDS", 5)
+PROBE_STREAK_MIN_SPACING_PERCENT = env_int("PROBE_STREAK_MIN_SPACING_PERCENT", 50)
+for _name in ("PROBE_SILENT_AFTER_INTERVALS", "PROBE_LATE_AFTER_INTERVALS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]}: expected 1 or more")
+# Staff are told when monitoring becomes degraded and when it recovers (once per
+# transition): by email to these addresses and/or a signed webhook to this URL.
+STAFF_ALERT_EMAILS = env_list("STAFF_ALERT_EMAILS", "")
+STAFF_ALERT_WEBHOOK_URL = env_str("STAFF_ALERT_WEBHOOK_URL", "") or ""
+# Signs the staff webhook as subscribers' are (Standard Webhooks, "whsec_..."); the
+# address policy of subscribers' webhooks (NOTIFICATIONS_ALLOW_PRIVATE_TARGETS) holds.
+STAFF_ALERT_WEBHOOK_SECRET = env_str("STAFF_ALERT_WEBHOOK_SECRET", "") or ""
+if STAFF_ALERT_WEBHOOK_URL and not STAFF_ALERT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured(
+        "STAFF_ALERT_WEBHOOK_URL is set: set STAFF_ALERT_WEBHOOK_SECRET (or "
+        "STAFF_ALERT_WEBHOOK_SECRET_FILE) too, e.g. whsec_ and 32 base64 bytes"
+    )
+# The console and `manage.py monitoring_check` call the beat stopped when its last
+# dispatch is older than this.
+BEAT_STALE_AFTER_SECONDS = env_int("BEAT_STALE_AFTER_SECONDS", 30)
 FLAP_WINDOW_SECONDS = env_int("FLAP_WINDOW_SECONDS", 900)
 FLAP_THRESHOLD = env_int("FLAP_THRESHOLD", 4)
 AUTO_RESOLVE_AFTER_SECONDS = env_int("AUTO_RESOLVE_AFTER_SECONDS", 300)
@@ -513,10 +553,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 200)
 NOTIFICATIONS_URL_BATCH_SIZE = env_int("NOTIFICATIONS_URL_BATCH_SIZE", 1000)
 NOTIFICATIONS_SWEEP_GRACE_SECONDS = env_int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", 60)
-# Longer than deliveries_send's hard time limit, so only dead workers' claims return.
-NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int(
-    "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 300
-)
+# A worker sending a batch refreshes its claims every NOTIFICATIONS_HEARTBEAT_SECONDS;
+# a claim not refreshed for NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS is a dead worker's,
+# and the next sweep (DELIVERIES_SWEEP_SECONDS) sends it again.
+NOTIFICATIONS_HEARTBEAT_SECONDS = env_int("NOTIFICATIONS_HEARTBEAT_SECONDS", 2)
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 10)
+if not 0 < 2 * NOTIFICATIONS_HEARTBEAT_SECONDS < NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS must be more than twice "
+        "NOTIFICATIONS_HEARTBEAT_SECONDS (and both above 0), or a live worker's "
+        "claims would be taken for a dead one's"
+    )
 NOTIFICATIONS_QUARANTINE_FAILURES = env_int("NOTIFICATIONS_QUARANTINE_FAILURES", 10)
 NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS = env_int(
     "NOTIFICATIONS_CONFIRM_MAX_AGE_SECONDS", 3 * 24 * 3600

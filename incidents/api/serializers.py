@@ -12,7 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from django.db.models import Max, Prefetch
+from django.utils import timezone
 
+from incidents.evidence import Evidence, components_evidence
 from incidents.models import (
     Component,
     Incident,
@@ -87,12 +89,24 @@ class PublicState:
     def tz(self) -> zoneinfo.ZoneInfo:
         return self.page.tzinfo
 
+    @cached_property
+    def evidence(self) -> dict[int, Evidence]:
+        """What the monitor knows of each live component's evidence, by id."""
+        live = {c.pk for c in self.components if not c.is_group}
+        found = components_evidence(timezone.now())
+        return {pk: found[pk] for pk in live if pk in found}
+
+    @property
+    def monitoring_delayed(self) -> bool:
+        return any(e.delayed_since is not None for e in self.evidence.values())
+
     @property
     def status(self) -> PageStatus:
         return page_status(
             component_statuses=[c.status for c in self.components if not c.is_group],
             unresolved_impacts=[incident.impact for incident in self.unresolved],
             maintenance_in_progress=bool(self.active),
+            monitoring_delayed=self.monitoring_delayed,
         )
 
     def updated_at(self) -> dt.datetime:

@@ -29,6 +29,38 @@ from .incidents import (
     incident_post_update,
 )
 
+# A schedule keeps to these bounds: a year typed as 1 or 9999 is a slip, and such a
+# date fails later, in a time zone's arithmetic or a report's, far from its cause.
+SCHEDULE_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+SCHEDULE_AHEAD = dt.timedelta(days=3653)  # about ten years
+
+
+def _window_check(scheduled_for: dt.datetime, scheduled_until: dt.datetime) -> None:
+    """Both ends between 2000 and about ten years from now, then the end after the
+    start; a ValidationError naming each end at fault."""
+    latest = timezone.now() + SCHEDULE_AHEAD
+    reason = (
+        f"Must be between {SCHEDULE_EARLIEST:%Y-%m-%d} and {latest:%Y-%m-%d} "
+        "(about ten years from now)."
+    )
+    errors = {}
+    for name, moment in (
+        ("scheduled_for", scheduled_for),
+        ("scheduled_until", scheduled_until),
+    ):
+        try:
+            inside = SCHEDULE_EARLIEST <= moment <= latest
+        except OverflowError:  # year 1 in a zone east of UTC, say
+            inside = False
+        if not inside:
+            errors[name] = reason
+    if errors:
+        raise ValidationError(errors)
+    if scheduled_until <= scheduled_for:
+        raise ValidationError(
+            {"scheduled_until": "The maintenance must end after it starts."}
+        )
+
 
 @transaction.atomic
 def maintenance_schedule(
@@ -43,10 +75,7 @@ def maintenance_schedule(
     deliver_notifications: bool = True,
     actor: User = None,
 ) -> Incident:
-    if scheduled_until <= scheduled_for:
-        raise ValidationError(
-            {"scheduled_until": "The maintenance must end after it starts."}
-        )
+    _window_check(scheduled_for, scheduled_until)
     components = list(components)
     _check_component_statuses(
         {component: ComponentStatus.UNDER_MAINTENANCE for component in components}
@@ -104,11 +133,8 @@ def maintenance_reschedule(
     maintenance.scheduled_for = scheduled_for or maintenance.scheduled_for
     maintenance.scheduled_until = scheduled_until or maintenance.scheduled_until
     assert maintenance.scheduled_for and maintenance.scheduled_until
-    if maintenance.scheduled_until <= maintenance.scheduled_for:
-        raise ValidationError(
-            {"scheduled_until": "The maintenance must end after it starts."}
-        )
     if moving:
+        _window_check(maintenance.scheduled_for, maintenance.scheduled_until)
         maintenance.started_at = maintenance.scheduled_for
     if auto_start is not None:
         maintenance.auto_start = auto_start

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 
 from incidents.events import Change, Kind
+from incidents.evidence import components_evidence
 
 from . import artifacts
 from .export import snapshot_export
@@ -97,8 +98,23 @@ def _manifest(
             started if full or previous is None else previous.full_rendered_at
         ),
         artifacts=entries,
+        evidence_until=(
+            _evidence_until(started)
+            if confirms_all or previous is None
+            else previous.evidence_until
+        ),
     )
     return manifest, blobs
+
+
+def _evidence_until(started: float) -> float | None:
+    """When the page's automated evidence runs out (Unix time), so the page can
+    say so when served even if no render follows: a delayed one has run out."""
+    now = dt.datetime.fromtimestamp(started, dt.UTC)
+    found = components_evidence(now).values()
+    if any(e.delayed_since is not None for e in found):
+        return started
+    return min((e.until.timestamp() for e in found if e.until), default=None)
 
 
 def _covered(previous: Manifest | None, requested_at: float | None, full: bool) -> bool:

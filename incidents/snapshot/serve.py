@@ -73,6 +73,19 @@ def stale_notice(rendered_at: float, now: float) -> bytes:
     ).encode()
 
 
+def monitoring_notice(evidence_until: float) -> bytes:
+    return format_html(
+        '<div class="monitoring-notice" role="status" '
+        'data-monitoring-delayed-since="{}">'
+        "<p><strong>Automated monitoring is delayed.</strong> Too few of our "
+        'monitoring regions have reported since <time datetime="{}">{} ago</time>: '
+        "the statuses below are the last known ones, not confirmed.</p></div>",
+        _datetime(evidence_until).isoformat(timespec="seconds"),
+        _datetime(evidence_until).isoformat(timespec="seconds"),
+        timesince(_datetime(evidence_until), _datetime(time.time()), depth=1),
+    ).encode()
+
+
 def _datetime(epoch: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, dt.UTC)
 
@@ -158,8 +171,14 @@ class SnapshotMiddleware:
         notice = None
         if age > settings.SNAPSHOT_STALE_AFTER_SECONDS and PLACEHOLDER in body:
             notice = stale_notice(manifest.rendered_at, now)
+        evidence_until = manifest.evidence_until
+        if evidence_until is not None and now > evidence_until and PLACEHOLDER in body:
+            notice = (notice or b"") + monitoring_notice(evidence_until)
+        if notice is not None:
             suffix = "" if gzipped is None else GZIP_SUFFIX
-            headers["ETag"] = f'"{entry.etag}-{age // 60}{suffix}"'  # the wording
+            delayed = int(now - (evidence_until or now))
+            wording = f"{age // 60}-{delayed // 60}"  # the notices' wording
+            headers["ETag"] = f'"{entry.etag}-{wording}{suffix}"'
         headers[AGE_HEADER] = str(age)
         if settings.SECURE_HSTS_SECONDS and request.is_secure():
             headers["Strict-Transport-Security"] = _hsts()

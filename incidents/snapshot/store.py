@@ -101,6 +101,10 @@ class Manifest:
     rendered_at: float
     full_rendered_at: float
     artifacts: dict[str, Entry]
+    # When the automated evidence behind the statuses runs out without a new
+    # result (None: no monitored component); past it the page says monitoring is
+    # delayed when served, even if no render comes to say so.
+    evidence_until: float | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()

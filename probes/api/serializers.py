@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,6 +26,7 @@ from probes.models import (
     ProbeResult,
     RegionState,
 )
+from probes.verdict import speaks
 from statuspage.api.fields import Flag, Number, PublicIdOf, Text
 
 # A region's state follows results that ran: a skipped step leaves it as it was.
@@ -43,7 +45,12 @@ class RegionLatestSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=STATE_CHOICES,
         help_text="The region's state as the verdict counts it, after "
-        "failures_to_down / successes_to_up (a region not heard from yet is up).",
+        "failures_to_down / successes_to_up (a region not heard from yet is up, "
+        "and silent).",
+    )
+    silent = serializers.BooleanField(
+        help_text="No result within the probe's silence window (never heard from "
+        "included): the region's vote is unknown and does not count."
     )
     state_since = serializers.DateTimeField(allow_null=True)
     consecutive_failures = serializers.IntegerField(
@@ -63,9 +70,13 @@ def region_summaries(probe: Probe) -> list[dict[str, Any]]:
     ``ProbeViewSet.get_queryset`` prefetches them) or, not heard from yet, as up."""
     states: list[RegionState] = getattr(probe, "latest_states", [])
     summaries: list[dict[str, Any]] = []
+    now = timezone.now()
     for region in probe.regions:
         mine = [state for state in states if state.region == region]
-        summaries.extend(_state_summary(state) for state in mine)
+        summaries.extend(
+            _state_summary(state) | {"silent": not speaks(state, probe, now)}
+            for state in mine
+        )
         if not mine:
             summaries.append(_silent_region(region))
     return summaries
@@ -92,6 +103,7 @@ def _silent_region(region: str) -> dict[str, Any]:
         "step": None,
         "state": Outcome.UP.value,
         "state_since": None,
+        "silent": True,
         "consecutive_failures": 0,
         "consecutive_successes": 0,
         "outcome": None,

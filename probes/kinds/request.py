@@ -6,7 +6,7 @@ import ssl
 import time
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 from yarl import URL
@@ -67,7 +67,19 @@ def validate_url(check: FieldChecker) -> str | None:
         check.error("url", "must name a host, e.g. https://example.com/health")
     elif problem := host_problem(parts.hostname):
         check.error("url", problem)
+    elif not _port_valid(parts):
+        check.error("url", "has a port out of range: use 1-65535, or none")
     return url
+
+
+def _port_valid(parts: SplitResult) -> bool:
+    """urlsplit reads ``:99999`` and ``:0`` without a word, and raises only when
+    the port is asked for; the run would fail on every check instead."""
+    try:
+        port = parts.port
+    except ValueError:  # out of 0-65535, or not a number
+        return False
+    return port is None or port >= 1
 
 
 def render_request(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from django.http import HttpRequest, HttpResponse
-from rest_framework.exceptions import ParseError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import FormParser
 
 from .parsers import MAX_DEPTH, TOO_DEEP
@@ -21,6 +22,7 @@ from .parsers import MAX_DEPTH, TOO_DEEP
 MANAGE_API = "/api/v1/pages"
 SUFFIX = ".json"
 KEY_PART = re.compile(r"\[([^\[\]]*)\]")
+NOT_UTF8 = "Not valid UTF-8: send form fields encoded as UTF-8."
 
 
 class JsonSuffixMiddleware:
@@ -82,11 +84,32 @@ def nest(pairs: list[tuple[str, list[str]]]) -> FormBody:
     return body
 
 
+def _utf8_check(body: bytes) -> None:
+    """Refuse a form whose names or values are not UTF-8, naming the first field.
+
+    Django would read such a body as Latin-1 (the whole of it, so every accented
+    letter elsewhere turns to mojibake) or put U+FFFD for a bad ``%E9``: either way
+    something other than what was sent would be stored.
+    """
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        name_bytes = unquote_to_bytes(name.replace(b"+", b" "))
+        try:
+            name_bytes.decode()
+            unquote_to_bytes(value.replace(b"+", b" ")).decode()
+        except UnicodeDecodeError:
+            key = name_bytes.decode(errors="replace")
+            path = _path(key) if key else None
+            field = ".".join(part for part in path if part) if path else key
+            raise ValidationError({field or "body": [NOT_UTF8]}) from None
+
+
 class BracketFormParser(FormParser):
     """Form-encoded bodies with Rails-style brackets, as nested objects."""
 
     def parse(
         self, stream: Any, media_type: Any = None, parser_context: Any = None
     ) -> FormBody:
-        form = super().parse(stream, media_type, parser_context)
-        return nest(list(form.lists()))
+        body = stream.read() if stream is not None else b""
+        _utf8_check(body)
+        return nest(list(QueryDict(body, encoding="utf-8").lists()))

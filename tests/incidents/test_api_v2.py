@@ -394,4 +394,4 @@ def test_it_runs_a_fixed_number_of_queries(client: Any, endpoint: str) -> None:
     grow()
     grow()
     assert _queries(client, endpoint) == small
-    assert small <= 10
+    assert small <= 11  # one of them: how fresh the monitoring's evidence is

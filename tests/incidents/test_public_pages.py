@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 # Page, components, each of unresolved / upcoming / active with its two prefetches, and
-# the 90 days of every showcased component.
-INDEX_QUERIES = 12
+# the 90 days of every showcased component, and how fresh the monitoring's evidence is.
+INDEX_QUERIES = 13
 
 
 @pytest.fixture

@@ -343,8 +343,8 @@ def test_it_shows_response_time_charts_with_axes_and_units(
     store_hours(record["api"], 720, skip={3})
     url = reverse("public:component", args=[record["api"].public_id])
 
-    # Page, component, its 90 days, its response times.
-    with django_assert_num_queries(4):
+    # Page, component, its evidence, its 90 days, its response times.
+    with django_assert_num_queries(5):
         page = get(client, url)
 
     assert '<h1 id="component-title">API</h1>' in page

@@ -68,6 +68,16 @@ def test_it_creates_a_probe_from_the_add_form(admin_client: Client) -> None:
     assert probe.config["method"] == "GET"  # normalised by the service's check
 
 
+def test_it_shows_a_repeated_region_on_the_form(admin_client: Client) -> None:
+    api = make_component(name="API")
+    form = probe_form(api, regions=json.dumps(["local", "local"]), quorum="2")
+    response = admin_client.post(ADD, form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "local is repeated" in str(errors["regions"])
+    assert not Probe.objects.exists()
+
+
 def test_it_shows_a_bad_config_on_the_form(admin_client: Client) -> None:
     api = make_component(name="API")
     form = probe_form(api, config=json.dumps({"method": "GET"}))

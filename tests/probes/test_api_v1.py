@@ -83,6 +83,7 @@ def test_it_creates_an_http_probe_that_checks_a_real_server_and_reads_it_back(
     [silent] = created["latest"]
     assert silent["region"] == "eu" and silent["state"] == "up"
     assert silent["checked_at"] is None
+    assert silent["silent"] is True
 
     probe = Probe.objects.get(public_id=created["id"])
     runner.probes_run_batch(
@@ -93,6 +94,7 @@ def test_it_creates_an_http_probe_that_checks_a_real_server_and_reads_it_back(
     [eu] = read["latest"]
     assert eu["step"] == "main" and eu["outcome"] == "up"
     assert eu["latency_ms"] > 0 and eu["checked_at"] is not None
+    assert eu["silent"] is False
     assert eu["consecutive_successes"] == 1 and eu["consecutive_failures"] == 0
     assert read["name"] == "Front page" and read["kind"] == "http"
 
@@ -123,6 +125,9 @@ def test_it_answers_400_naming_the_config_field_the_kind_refuses() -> None:
     assert "probe.config" in refused({"config": ["not", "an", "object"]})
     assert "probe.component_id" in refused({"component_id": "nosuchcompo"})
     assert "probe.regions" in refused({"regions": ["mars"]})
+    repeated = refused({"regions": ["eu", "eu", "eu"], "quorum": 3})
+    assert repeated["probe.regions"] == ["List each region once: eu is repeated."]
+    assert "probe.quorum" in refused({"regions": ["eu"], "quorum": 2})
     assert "probe.kind" in refused({"kind": "carrier-pigeon"})
     assert not Probe.objects.exists()
 

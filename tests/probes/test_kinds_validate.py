@@ -137,6 +137,25 @@ def test_it_refuses_bad_http_fields(config, field, message):
     assert errors("http", {"url": "https://acme.test/", **config})[field] == message
 
 
+@pytest.mark.parametrize("port", ["99999", "0", "http", "-1"])
+@pytest.mark.parametrize("kind", ["http", "statuspage", "journey"])
+def test_it_refuses_a_url_whose_port_is_out_of_range(kind, port):
+    url = f"https://acme.test:{port}/health"
+    config = {"url": url, **({"component": "API"} if kind == "statuspage" else {})}
+    if kind == "journey":
+        config = {"steps": [{"name": "home", "url": url}]}
+
+    found = errors(kind, config)
+
+    field = "steps.0.url" if kind == "journey" else "url"
+    assert found == {field: f"{field} has a port out of range: use 1-65535, or none"}
+
+
+def test_it_accepts_a_url_with_a_port_in_range():
+    for url in ("https://acme.test:1/", "http://[::1]:65535/", "http://acme.test/"):
+        assert kind_class("http").validate({"url": url})["url"] == url
+
+
 def test_it_refuses_unknown_fields_such_as_typos():
     found = errors("http", {"url": "https://acme.test", "expected_statuses": [200]})
 

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from probes import runner
 from probes.models import Probe, ProbeResult, RegionState
@@ -80,7 +81,10 @@ def test_it_runs_a_batch_without_waiting_for_a_hanging_target(target: str) -> No
         assert run.started_at < deadline
 
 
-def test_it_stores_each_result_and_counts_it_into_the_streak(target: str) -> None:
+def test_it_stores_each_result_and_counts_it_into_the_streak(
+    target: str, settings: Any
+) -> None:
+    settings.PROBE_STREAK_MIN_SPACING_PERCENT = 0  # two runs back to back both count
     probe = make_http_probe(f"{target}/ok")
     for _ in range(2):
         runner.probes_run_batch(region="local", items=claim(probe))
@@ -138,3 +142,27 @@ def test_it_keeps_the_timeout_of_a_batch_bounded(target: str) -> None:
     earliest_start = min(run.started_at for run in runs)
     # All four started together, not each after the previous one's timeout.
     assert latest_start - earliest_start < dt.timedelta(seconds=1)
+
+
+def test_it_drops_a_slot_too_late_to_mean_anything(
+    target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    probe = make_http_probe(f"{target}/ok", interval_seconds=60)
+    late = (timezone.now() - dt.timedelta(seconds=61)).isoformat()
+    in_time = (timezone.now() - dt.timedelta(seconds=50)).isoformat()
+
+    assert runner.probes_run_batch(region="local", items=[(probe.pk, late)]) == []
+    assert not ProbeResult.objects.filter(probe=probe).exists()
+    assert not RegionState.objects.filter(probe=probe).exists()
+    assert "dropped 1 of 1 slots in region local" in caplog.text
+
+    (run,) = runner.probes_run_batch(region="local", items=[(probe.pk, in_time)])
+    result = ProbeResult.objects.get(probe=probe)
+    assert result.slot.isoformat() == in_time == run.slot.isoformat()
+
+
+def test_it_keeps_a_floor_under_the_lateness_of_fast_probes(target: str) -> None:
+    probe = make_http_probe(f"{target}/ok", interval_seconds=1)
+    queued = (timezone.now() - dt.timedelta(seconds=3)).isoformat()
+
+    assert len(runner.probes_run_batch(region="local", items=[(probe.pk, queued)])) == 1

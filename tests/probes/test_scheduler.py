@@ -15,6 +15,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from probes.models import Probe
 from probes.scheduler import probes_claim_due, probes_dispatch
@@ -224,3 +225,37 @@ def test_it_sends_batches_to_each_regions_queue(
 def claims_of(probes: list[Probe]) -> list[tuple[Probe, dt.datetime]]:
     """Each probe with the slot it was due at before dispatch."""
     return [(probe, probe.next_due_at) for probe in probes]
+
+
+@pytest.mark.django_db
+def test_it_claims_the_latest_slot_after_a_stop_not_the_first_missed(
+    regions: list[str],
+) -> None:
+    probe = make_probe(due=NOW - dt.timedelta(seconds=35), interval_seconds=10)
+
+    ((claimed, slot),) = probes_claim_due(now=NOW, limit=100)
+
+    # The run means now's slot: the first one missed would be dropped as too late.
+    assert (claimed.pk, slot) == (probe.pk, NOW - dt.timedelta(seconds=5))
+    assert due_at(probe) == NOW + dt.timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+def test_it_lets_a_batch_expire_once_its_slots_are_too_late(
+    settings: Any, regions: list[str], broker: redis.Redis
+) -> None:
+    settings.PROBE_BATCH_EXPIRES_SECONDS = 60
+    first, _ = regions
+    make_probe(due=NOW, name="fast", regions=[first], interval_seconds=10)
+    make_probe(due=NOW, name="slower", regions=[first], interval_seconds=20)
+
+    probes_dispatch(now=NOW)
+
+    expiries = sorted(
+        json.loads(raw)["headers"]["expires"]
+        for raw in broker.lrange(f"probes.{first}", 0, -1)
+    )
+    # One batch: the latest of its slots' deadlines (20 s), within the bound (60 s).
+    assert len(expiries) == 1
+    sent = dt.datetime.fromisoformat(expiries[0]) - dt.timedelta(seconds=20)
+    assert abs(sent - timezone.now()) < dt.timedelta(seconds=5)

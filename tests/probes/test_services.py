@@ -113,6 +113,25 @@ def test_it_refuses_a_quorum_larger_than_the_regions(settings: Any) -> None:
     assert not Probe.objects.exists()
 
 
+def test_it_refuses_a_region_listed_twice(settings: Any) -> None:
+    settings.PROBE_REGIONS = ["eu", "us", "ap"]
+    with pytest.raises(ValidationError) as excinfo:
+        create(regions=["eu", "eu", "eu"], quorum=3)
+    assert excinfo.value.message_dict["regions"] == [
+        "List each region once: eu is repeated."
+    ]
+    assert not Probe.objects.exists()
+
+
+def test_it_refuses_a_repeated_region_on_update(settings: Any) -> None:
+    settings.PROBE_REGIONS = ["eu", "us"]
+    probe, _ = create(regions=["eu", "us"])
+    with pytest.raises(ValidationError) as excinfo:
+        probe_update(probe=probe, regions=["eu", "us", "us"])
+    assert "us is repeated" in excinfo.value.message_dict["regions"][0]
+    assert Probe.objects.get(pk=probe.pk).regions == ["eu", "us"]
+
+
 def test_it_refuses_unknown_fields() -> None:
     with pytest.raises(ValidationError, match="colour"):
         create(colour="red")

@@ -18,9 +18,18 @@ THRESHOLD = 4
 
 
 def region(
-    name: str = "eu", state: str = Outcome.UP, observed: str = ""
+    name: str = "eu",
+    state: str = Outcome.UP,
+    observed: str = "",
+    last: dt.datetime | None = NOW,
 ) -> RegionState:
-    return RegionState(region=name, step="main", state=state, observed_status=observed)
+    return RegionState(
+        region=name,
+        step="main",
+        state=state,
+        observed_status=observed,
+        last_result_at=last,
+    )
 
 
 def record(
@@ -52,6 +61,35 @@ def probe(**fields: object) -> Probe:
 
 
 # --- hysteresis per region ---------------------------------------------------------
+
+
+def test_it_does_not_count_results_taken_back_to_back_after_a_backlog() -> None:
+    state = region(last=None)
+    spacing = dt.timedelta(seconds=30)  # half of a 60 s interval
+    burst = [NOW + dt.timedelta(seconds=0.2 * i) for i in range(3)]
+
+    for at in burst:
+        verdict.streak_record(
+            state,
+            outcome=Outcome.DOWN,
+            observed_status="",
+            failures_to_down=3,
+            successes_to_up=2,
+            now=at,
+            min_spacing=spacing,
+        )
+
+    assert state.failures == 1
+    assert state.state == Outcome.UP
+    assert state.last_result_at == NOW
+
+
+def test_it_ignores_a_result_older_than_the_last_one_counted() -> None:
+    state = region(last=NOW)
+
+    assert record(state, Outcome.DOWN, at=NOW - dt.timedelta(seconds=5)) is False
+    assert state.failures == 0
+    assert state.last_result_at == NOW
 
 
 def test_it_stays_up_through_two_failures_and_goes_down_on_the_third() -> None:
@@ -171,22 +209,24 @@ def test_it_never_lets_one_flaky_region_move_the_outcome(flaky: str) -> None:
         region(name, Outcome.DOWN if name == flaky else Outcome.UP) for name in REGIONS
     ]
 
-    assert verdict.regions_agree(states, probe()) == verdict.Agreement(Outcome.UP, 2, 3)
+    assert verdict.regions_agree(states, probe(), now=NOW) == verdict.Agreement(
+        Outcome.UP, 2, 3, 3
+    )
 
 
 def test_it_goes_down_when_two_regions_agree() -> None:
     states = [region("eu", Outcome.DOWN), region("us", Outcome.DOWN), region("ap")]
 
-    assert verdict.regions_agree(states, probe()) == verdict.Agreement(
-        Outcome.DOWN, 2, 3
+    assert verdict.regions_agree(states, probe(), now=NOW) == verdict.Agreement(
+        Outcome.DOWN, 2, 3, 3
     )
 
 
 def test_it_calls_one_down_and_one_degraded_region_degraded() -> None:
     states = [region("eu", Outcome.DOWN), region("us", Outcome.DEGRADED), region("ap")]
 
-    assert verdict.regions_agree(states, probe()) == verdict.Agreement(
-        Outcome.DEGRADED, 2, 3
+    assert verdict.regions_agree(states, probe(), now=NOW) == verdict.Agreement(
+        Outcome.DEGRADED, 2, 3, 3
     )
 
 
@@ -194,8 +234,13 @@ def test_it_follows_an_explicit_quorum() -> None:
     one_down = [region("eu", Outcome.DOWN), region("us"), region("ap")]
     two_down = [region("eu", Outcome.DOWN), region("us", Outcome.DOWN), region("ap")]
 
-    assert verdict.regions_agree(one_down, probe(quorum=1)).outcome == Outcome.DOWN
-    assert verdict.regions_agree(two_down, probe(quorum=3)).outcome == Outcome.UP
+    assert (
+        verdict.regions_agree(one_down, probe(quorum=1), now=NOW).outcome
+        == Outcome.DOWN
+    )
+    assert (
+        verdict.regions_agree(two_down, probe(quorum=3), now=NOW).outcome == Outcome.UP
+    )
     # A quorum above the number of regions means all of them.
     assert probe(quorum=5).required_agreement == 3
 
@@ -205,16 +250,95 @@ def test_it_ignores_regions_the_probe_no_longer_runs_in() -> None:
         region("old-1", Outcome.DOWN),
         region("old-2", Outcome.DOWN),
         region("eu", Outcome.DOWN),
+        region("us"),
+        region("ap"),
     ]
 
-    assert verdict.regions_agree(states, probe()) == verdict.Agreement(Outcome.UP, 2, 3)
-
-
-def test_it_counts_regions_that_have_not_reported_as_up() -> None:
-    assert verdict.regions_agree([region("eu", Outcome.DOWN)], probe()) == (
-        verdict.Agreement(Outcome.UP, 2, 3)
+    assert verdict.regions_agree(states, probe(), now=NOW) == verdict.Agreement(
+        Outcome.UP, 2, 3, 3
     )
-    assert verdict.regions_agree([], probe()) == verdict.Agreement(Outcome.UP, 3, 3)
+
+
+# --- silent regions ----------------------------------------------------------------
+
+SILENT = NOW - dt.timedelta(seconds=3 * 60 + 10 + 1)  # 3 intervals and the timeout
+
+
+def test_it_calls_a_region_silent_after_three_intervals_and_the_timeout() -> None:
+    assert probe().silent_after == dt.timedelta(seconds=190)
+    assert verdict.speaks(region(last=SILENT + dt.timedelta(seconds=2)), probe(), NOW)
+    assert not verdict.speaks(region(last=SILENT), probe(), NOW)
+    assert not verdict.speaks(region(last=None), probe(), NOW)
+
+
+def test_it_keeps_a_floor_under_the_silence_of_fast_probes() -> None:
+    assert probe(interval_seconds=1, timeout_seconds=1).silent_after == (
+        dt.timedelta(seconds=30)
+    )
+
+
+def test_it_never_counts_a_silent_region_as_up() -> None:
+    # The reported outage: two regions' workers stopped while all was well, the
+    # third sees the target down. The two last said "up" and must not outvote it.
+    states = [
+        region("eu", Outcome.DOWN),
+        region("us", Outcome.UP, last=SILENT),
+        region("ap", Outcome.UP, last=SILENT),
+    ]
+
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
+
+    assert agreement == verdict.Agreement(verdict.UNKNOWN, 0, 3, 1)
+    assert not agreement.known
+
+
+def test_it_never_counts_a_region_that_has_not_reported_as_up() -> None:
+    assert not verdict.regions_agree(
+        [region("eu", Outcome.DOWN)], probe(), now=NOW
+    ).known
+    assert not verdict.regions_agree([], probe(), now=NOW).known
+
+
+def test_it_decides_among_the_regions_that_speak_when_they_reach_the_quorum() -> None:
+    both_down = [
+        region("eu", Outcome.DOWN),
+        region("us", Outcome.DOWN),
+        region("ap", Outcome.UP, last=SILENT),
+    ]
+    split = [
+        region("eu", Outcome.DOWN),
+        region("us", Outcome.UP),
+        region("ap", Outcome.DOWN, last=SILENT),
+    ]
+
+    assert verdict.regions_agree(both_down, probe(), now=NOW) == verdict.Agreement(
+        Outcome.DOWN, 2, 3, 2
+    )
+    assert verdict.regions_agree(split, probe(), now=NOW) == verdict.Agreement(
+        Outcome.UP, 1, 3, 2
+    )
+
+
+def test_it_lets_alert_probes_speak_without_new_results() -> None:
+    states = [region(name, Outcome.DOWN, last=SILENT) for name in REGIONS]
+
+    agreement = verdict.regions_agree(states, probe(kind="alert"), now=NOW)
+
+    assert agreement.outcome == Outcome.DOWN
+
+
+def test_it_says_when_the_evidence_of_a_feed_runs_out() -> None:
+    states = [
+        region("eu", last=NOW),
+        region("us", last=NOW - dt.timedelta(seconds=50)),
+        region("ap", last=NOW - dt.timedelta(seconds=100)),
+    ]
+
+    # Two of three must speak: the second-freshest region's deadline.
+    assert verdict.evidence_until(states, probe()) == (
+        NOW - dt.timedelta(seconds=50) + dt.timedelta(seconds=190)
+    )
+    assert verdict.evidence_until(states[:1], probe()) is None
 
 
 # --- the status one feed asks for --------------------------------------------------
@@ -223,7 +347,7 @@ def test_it_counts_regions_that_have_not_reported_as_up() -> None:
 @pytest.mark.parametrize("down_status", DownStatus.values)
 def test_it_maps_down_to_the_probes_down_status(down_status: str) -> None:
     states = [region("eu", Outcome.DOWN), region("us", Outcome.DOWN)]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(down_status=down_status), states) == (
         down_status
@@ -236,7 +360,7 @@ def test_it_mirrors_the_outage_a_third_party_reports() -> None:
         region("us", Outcome.DOWN, ComponentStatus.PARTIAL_OUTAGE),
         region("ap", Outcome.UP, ComponentStatus.OPERATIONAL),
     ]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(), states) == "partial_outage"
 
@@ -249,21 +373,21 @@ def test_it_never_calls_an_agreed_outage_operational() -> None:
         region("us", Outcome.DOWN),
         region("ap", Outcome.UP, ComponentStatus.OPERATIONAL),
     ]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(), states) == "major_outage"
 
 
 def test_it_maps_degraded_to_degraded_performance() -> None:
     states = [region("eu", Outcome.DEGRADED), region("us", Outcome.DEGRADED)]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(), states) == "degraded_performance"
 
 
 def test_it_mirrors_a_third_partys_maintenance() -> None:
     states = [region(name, Outcome.UP, "under_maintenance") for name in REGIONS]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(), states) == "under_maintenance"
 
@@ -274,7 +398,7 @@ def test_it_calls_agreed_up_operational() -> None:
         region("us", Outcome.UP, "operational"),
         region("ap"),
     ]
-    agreement = verdict.regions_agree(states, probe())
+    agreement = verdict.regions_agree(states, probe(), now=NOW)
 
     assert verdict.feed_status(agreement, probe(), states) == "operational"
 

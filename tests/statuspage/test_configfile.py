@@ -384,6 +384,32 @@ def test_it_reports_every_refusal_of_the_services_and_writes_nothing(
     assert stamps() == before
 
 
+def test_it_refuses_a_probe_listing_a_region_twice(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.PROBE_REGIONS = ["eu", "us"]
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        page: {name: Not applied}
+        components:
+          - name: Web
+        probes:
+          - name: Web home
+            kind: http
+            component: Web
+            config: {url: "http://acme.test/"}
+            regions: [eu, eu]
+            quorum: 2
+        """,
+    )
+    message = refused(config)
+    assert "probes[0].regions" in message
+    assert "List each region once: eu is repeated." in message
+    assert not Component.objects.exists()
+
+
 def test_it_refuses_a_file_without_its_version(tmp_path: Path) -> None:
     message = refused(write(tmp_path, "components: []\n"))
     assert "version: must be 1" in message

@@ -348,7 +348,8 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_rows(
     with django_assert_max_num_queries(len(few.captured_queries)):
         families = scrape(client)
 
-    assert len(few.captured_queries) <= 6
+    # Six, and the monitoring's own: states, probes, the beat's last dispatch.
+    assert len(few.captured_queries) <= 9
     assert len(families["heliograph_component_status"]) == 33 * 5
     assert len(families["heliograph_probe_latency_seconds"]) == 33 * 2
 
@@ -369,3 +370,34 @@ def test_it_reads_the_allow_list_and_refuses_malformed_entries(
         heliograph_settings.env_networks("METRICS_ALLOWED_IPS")
     monkeypatch.delenv("METRICS_ALLOWED_IPS")
     assert heliograph_settings.env_networks("METRICS_ALLOWED_IPS") == []
+
+
+def test_it_shows_silent_regions_degraded_monitoring_and_the_beats_age(
+    client: Client, allow_local: None
+) -> None:
+    from probes.scheduler import probes_dispatch
+
+    web = make_component(name="Web app")
+    probe = make_probe(web)
+    hour = dt.timedelta(hours=1)
+    record(probe, Outcome.UP, region="eu", ago=hour)  # the eu worker stopped then
+    record(probe, Outcome.UP, region="us")
+    probes_dispatch(now=timezone.now() - dt.timedelta(minutes=10))  # the beat's last
+
+    families = scrape(client)
+
+    silent = "heliograph_region_silent"
+    assert value(families, silent, probe_id=probe.public_id, region="eu") == 1
+    assert value(families, silent, probe_id=probe.public_id, region="us") == 0
+    # Two regions, a majority of two: one speaking is too few to decide.
+    degraded = "heliograph_monitoring_degraded"
+    assert value(families, degraded, component_id=web.public_id) == 1
+    age = "heliograph_region_last_result_age_seconds"
+    assert 3600 <= value(families, age, region="eu") < 3660
+    assert value(families, age, region="us") < 60
+    assert 600 <= value(families, "heliograph_beat_last_tick_age_seconds") < 660
+
+    record(probe, Outcome.UP, region="eu")
+    families = scrape(client)
+    assert value(families, silent, probe_id=probe.public_id, region="eu") == 0
+    assert value(families, degraded, component_id=web.public_id) == 0
