@@ -60,6 +60,7 @@ class PublicIdOf(serializers.SlugRelatedField):
     default_error_messages = {
         "does_not_exist": "No object with the id '{value}'.",
         "invalid": "Expected an id, as a string, or null.",
+        "null_characters": "A NUL character is not allowed.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -72,4 +73,7 @@ class PublicIdOf(serializers.SlugRelatedField):
             data is serializers.empty or data is None or isinstance(data, str)
         ):
             self.fail("invalid")
+        if isinstance(data, str) and "\x00" in data:
+            # PostgreSQL refuses NUL in text: the lookup itself would fail.
+            self.fail("null_characters")
         return super().run_validation(data)

@@ -27,3 +27,19 @@ def test_it_refuses_a_probe_url_with_port_99999_naming_config_url() -> None:
         "probe.config.url": ["has a port out of range: use 1-65535, or none"]
     }
     assert not Probe.objects.exists()
+
+
+def test_it_refuses_a_component_id_holding_a_nul_naming_it() -> None:
+    make_page(name="Acme")
+    probe = {"name": "Home", "kind": "http", "component_id": "ab\x00c"}
+    config = {"url": "https://acme.test/"}
+
+    response = api_client().post(
+        v1("probes"), {"probe": probe | {"config": config}}, format="json"
+    )
+
+    assert response.status_code == 400, response.content
+    assert body(response)["errors"] == {
+        "probe.component_id": ["A NUL character is not allowed."]
+    }
+    assert not Probe.objects.exists()
