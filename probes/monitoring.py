@@ -8,9 +8,7 @@ and tells staff once per transition.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
@@ -19,11 +17,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook as Signer
 
-from notifications.transports.webhook import check_url
+from notifications.transports.net import json_body, post_all
+from notifications.transports.webhook import check_url, signed_request
 
-from . import results
+from . import results, verdict
 from .models import ComponentVerdict
 from .selectors import component_feeds, monitored_states
 
@@ -55,7 +53,7 @@ def monitoring_sweep(*, now: dt.datetime | None = None) -> MonitoringSwept:
         ).values_list("component_id", flat=True)
     )
     for component_id, feeds in sorted(component_feeds(monitored_states()).items()):
-        if results.feeds_evidence_short(feeds, now) != (component_id in marked):
+        if verdict.feeds_evidence(feeds, now)[1] != (component_id in marked):
             results.component_decide(component_id=component_id)
             swept.decided.append(component_id)
     _staff_tell(swept)
@@ -125,36 +123,19 @@ def staff_alert_send(*, degraded: list[str], recovered: list[str]) -> None:
         )
 
 
+class StaffAlertError(Exception):
+    """The staff webhook did not take the alert: the sweep rolls back its claims."""
+
+
 def _webhook_send(payload: dict[str, object]) -> None:
-    """POST, signed as subscribers' webhooks are, to a URL their policy allows."""
-    url = check_url(settings.STAFF_ALERT_WEBHOOK_URL)
-    data = json.dumps(payload).encode()
-    message_id = f"msg_{uuid.uuid4().hex}"
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    signature = Signer(settings.STAFF_ALERT_WEBHOOK_SECRET).sign(
-        message_id, now, data.decode()
+    """POST, signed and guarded as subscribers' webhooks are (the address policy
+    checked at connect time, no redirect followed)."""
+    request = signed_request(
+        url=check_url(settings.STAFF_ALERT_WEBHOOK_URL),
+        secret=settings.STAFF_ALERT_WEBHOOK_SECRET,
+        webhook_id=f"msg_{uuid.uuid4().hex}",
+        data=json_body(payload),
     )
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Heliograph-Staff-Alerts/1.0",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
-        },
-    )
-    timeout = settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS
-    opener = urllib.request.build_opener(_NoRedirect)
-    with opener.open(request, timeout=timeout) as response:
-        response.read(1024)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is refused, as subscribers' webhooks refuse it: the checked
-    address is the only one sent to."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+    [result] = post_all([request])
+    if not result.ok:
+        raise StaffAlertError(f"the staff webhook failed: {result.error}")

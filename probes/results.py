@@ -235,16 +235,6 @@ def _feeds(component_id: int) -> list[tuple[Probe, list[RegionState]]]:
     return [(feed[0].probe, feed) for feed in feeds.values()]
 
 
-def feeds_evidence_short(
-    feeds: list[tuple[Probe, list[RegionState]]], now: dt.datetime
-) -> bool:
-    """Whether any feed has too few speaking regions to decide."""
-    return any(
-        not verdict.regions_agree(states, probe, now=now).known
-        for probe, states in feeds
-    )
-
-
 def _deciding_actor(state: RegionState | None) -> Actor:
     """The probe whose feed decided, as the author of what automation writes; when
     an integration's alert decided, it says so, with the sender's address."""

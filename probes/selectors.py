@@ -131,22 +131,20 @@ def _silent(overview: MonitoringOverview, states: list[RegionState]) -> None:
 
 
 def _degraded(overview: MonitoringOverview, states: list[RegionState]) -> None:
-    names = {s.component_id: s.component.name for s in states}
     overview.monitored = {
         s.component_id: (s.component.name, s.component.public_id) for s in states
     }
     for component_id, feeds in sorted(component_feeds(states).items()):
-        until = [verdict.evidence_until(s, p) for p, s in feeds if not p.speaks_always]
-        known = [at for at in until if at is not None]
-        if known:
-            overview.evidence_until[component_id] = min(known)
-        short = any(
-            not verdict.regions_agree(s, p, now=overview.now).known for p, s in feeds
-        )
+        until, short = verdict.feeds_evidence(feeds, overview.now)
+        if until is not None:
+            overview.evidence_until[component_id] = until
         if short:
-            since = _marked_since(feeds)
             overview.degraded.append(
-                DegradedComponent(component_id, names[component_id], since)
+                DegradedComponent(
+                    component_id,
+                    overview.monitored[component_id][0],
+                    _marked_since(feeds),
+                )
             )
 
 
@@ -157,9 +155,7 @@ def components_evidence(now: dt.datetime) -> dict[int, Evidence]:
     states = monitored_states()
     found = {}
     for component_id, feeds in component_feeds(states).items():
-        deadlines = [verdict.evidence_until(s, p) for p, s in feeds]
-        until = min((at for at in deadlines if at is not None), default=None)
-        short = any(not verdict.regions_agree(s, p, now=now).known for p, s in feeds)
+        until, short = verdict.feeds_evidence(feeds, now)
         since = (_marked_since(feeds) or until or now) if short else None
         found[component_id] = Evidence(delayed_since=since, until=until)
     return found

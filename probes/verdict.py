@@ -114,6 +114,19 @@ def evidence_until(states: Iterable[RegionState], probe: Probe) -> dt.datetime |
     return deadlines[required - 1] if len(deadlines) >= required else None
 
 
+def feeds_evidence(
+    feeds: list[tuple[Probe, list[RegionState]]], now: dt.datetime
+) -> tuple[dt.datetime | None, bool]:
+    """A component's evidence: until when it holds without a new result (the first
+    feed to run short), and whether any feed has too few speaking regions now."""
+    deadlines = [evidence_until(states, probe) for probe, states in feeds]
+    until = min((at for at in deadlines if at is not None), default=None)
+    short = any(
+        not regions_agree(states, probe, now=now).known for probe, states in feeds
+    )
+    return until, short
+
+
 def regions_agree(
     states: Iterable[RegionState], probe: Probe, *, now: dt.datetime
 ) -> Agreement:

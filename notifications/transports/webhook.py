@@ -17,7 +17,20 @@ from .base import Result
 from .net import HttpTransport, Request, json_body
 from .ssrf import check_url
 
-__all__ = ["Webhook", "check_url"]  # subscribers check URLs at sign-up from here
+# Subscribers check URLs at sign-up from here; staff alerts sign and check alike.
+__all__ = ["Webhook", "check_url", "signed_request"]
+
+
+def signed_request(*, url: str, secret: str, webhook_id: str, data: bytes) -> Request:
+    """A JSON POST with Standard Webhooks headers over its id, timestamp and body."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Signer(secret).sign(webhook_id, now, data.decode()),
+    }
+    return Request(url=url, body=data, headers=headers)
 
 
 class Webhook(HttpTransport):
@@ -25,14 +38,9 @@ class Webhook(HttpTransport):
         secret = delivery.subscriber.signing_secret
         if not secret:
             return Result(ok=False, error="the subscriber has no signing secret")
-        data = json_body(message.body)
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        headers = {
-            "Content-Type": "application/json",
-            "webhook-id": delivery.webhook_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Signer(secret).sign(
-                delivery.webhook_id, now, data.decode()
-            ),
-        }
-        return Request(url=delivery.subscriber.url, body=data, headers=headers)
+        return signed_request(
+            url=delivery.subscriber.url,
+            secret=secret,
+            webhook_id=delivery.webhook_id,
+            data=json_body(message.body),
+        )
