@@ -47,7 +47,7 @@ SERVER_VARIABLES = {
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_SETTINGS_MODULE",
 }
-PROGRAMS = ("beat", "target", "web", "worker")
+PROGRAMS = ("beat", "probes", "target", "web", "worker")
 # supervisord's line for a process that exited on its own (not one it stopped).
 UNEXPECTED_EXIT = re.compile(r"exited: (\w+) \((.*); not expected\)")
 CRASH = re.compile(r"CRITICAL|Unrecoverable error|JSONDecodeError")
@@ -218,6 +218,16 @@ def latest_result_started(stack: Stack) -> float:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
 
 
+def dropped_slots(stack: Stack) -> int:
+    """The slots the stack counted as dropped too late (probes_droppedslots)."""
+    path = stack.var_dir / "heliograph.sqlite3"
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        (count,) = db.execute(
+            "SELECT coalesce(sum(count), 0) FROM probes_droppedslots"
+        ).fetchone()
+    return int(count)
+
+
 def slots_figures(
     stack: Stack, first: dt.datetime, last: dt.datetime, probe_ids: list[int]
 ) -> dict[str, Any]:
@@ -257,7 +267,7 @@ def soak(
         out = stack.manage("shell", "-c", FAST_PROBES)
         _, first_text, *ids = out[out.rindex("probes:") :].split()
         first, probe_ids = dt.datetime.fromisoformat(first_text), [int(i) for i in ids]
-        depth_start = stack.queue_depth()
+        depth_start, dropped_start = stack.queue_depth(), dropped_slots(stack)
         depths = [depth_start]
         poller = PagePoller(stack.page_url)
         poller.start()
@@ -275,7 +285,7 @@ def soak(
         stack.manage("demo", "mend", "all")
         # The slots up to `last` finish running (the last in flight among them).
         time.sleep(settle)
-        depth_end = stack.queue_depth()
+        depth_end, dropped_end = stack.queue_depth(), dropped_slots(stack)
         poller.stop()
         restarts = stack.restarts()
     finally:
@@ -285,6 +295,7 @@ def soak(
         "minutes": minutes,
         "startup_s": round(startup, 1),
         **slots_figures(stack, first, last, probe_ids),
+        "slots_dropped_counted": dropped_end - dropped_start,
         "page_requests": poller.requests,
         "page_failures": len(poller.failures),
         "page_failure_examples": poller.failures[:5],

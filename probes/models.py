@@ -120,18 +120,16 @@ class Probe(models.Model):
         """Alert probes are told, not run: no news is the news that nothing fires."""
         return self.kind == ProbeKindName.ALERT
 
-    def next_slot_after(self, slot: dt.datetime, now: dt.datetime) -> dt.datetime:
-        """The next due time on this probe's grid after ``slot`` that is not past.
-
-        A probe that fell behind (workers stopped) skips the missed slots instead of
-        running them all at once.
-        """
+    def slot_to_claim(self, now: dt.datetime) -> dt.datetime:
+        """The slot a dispatch at ``now`` claims for this due probe: the oldest one
+        missed while it is still in time (a tick that came late), else the latest on
+        its grid (after a stop the missed ones are long past: running them would only
+        be dropped as too late, or crowd the streaks)."""
+        slot = self.next_due_at
+        if now - slot <= self.late_after:
+            return slot
         interval = dt.timedelta(seconds=self.interval_seconds)
-        following = slot + interval
-        if following > now:
-            return following
-        missed = (now - slot) // interval
-        return slot + interval * (missed + 1)
+        return slot + interval * ((now - slot) // interval)
 
 
 class ProbeResult(models.Model):
@@ -266,6 +264,22 @@ class BeatTick(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class DroppedSlots(models.Model):
+    """How many probe slots a region dropped as too late to run, and when it last
+    did: by its runner (queued past the slot's lateness) or by Celery (a batch that
+    expired unread). Counted up, never reset, as /metrics reports it."""
+
+    region = models.CharField(max_length=64, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+    last_dropped_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "dropped slots"
+
+    def __str__(self) -> str:
+        return f"{self.region}: {self.count} slots dropped"
 
 
 class ProbeHour(models.Model):

@@ -40,10 +40,17 @@ def _step_components(runs: Iterable[Run]) -> dict[str, Component]:
     return {c.public_id: c for c in Component.objects.filter(public_id__in=wanted)}
 
 
-def results_record(*, region: str, runs: list[Run], decide: bool = True) -> set[int]:
+def results_record(
+    *,
+    region: str,
+    runs: list[Run],
+    decide: bool = True,
+    now: dt.datetime | None = None,
+) -> set[int]:
     """Store each step's result, count it into its region's streaks, and re-decide
     the components whose regional state changed (returned). ``decide=False`` leaves
-    the deciding to the caller, who records several regions first."""
+    the deciding to the caller, who records several regions first. ``now`` is the
+    database's time when the recorder's clock is off (probes.clock)."""
     named = _step_components(runs)
     steps = [
         (run, step, named.get(step.component or "", run.probe.component))
@@ -70,7 +77,7 @@ def results_record(*, region: str, runs: list[Run], decide: bool = True) -> set[
     changed = _streaks_record(region, steps)
     if decide:
         for component_id in sorted(changed):
-            component_decide(component_id=component_id)
+            component_decide(component_id=component_id, now=now)
     return set(changed)
 
 
@@ -169,7 +176,9 @@ STATE_FIELDS = (
 
 
 @transaction.atomic
-def component_decide(*, component_id: int) -> ComponentVerdict:
+def component_decide(
+    *, component_id: int, now: dt.datetime | None = None
+) -> ComponentVerdict:
     """Agree on a component's status from every feed and act on it.
 
     1. Lock the component's verdict row, so regions reporting at once take turns.
@@ -184,7 +193,7 @@ def component_decide(*, component_id: int) -> ComponentVerdict:
     current = ComponentVerdict.objects.select_for_update().get(
         component_id=component_id
     )
-    now = timezone.now()
+    now = now or timezone.now()
     proposed, confirmed, total = "operational", 0, 0
     deciding: RegionState | None = None
     unknown = False

@@ -10,8 +10,8 @@ import traceback
 
 import aiohttp
 from django.conf import settings
-from django.utils import timezone
 
+from . import clock, services
 from .kinds import kind_class
 from .kinds.base import Outcome, ProbeOutcome, RunContext, StepResult
 from .kinds.network import client_session
@@ -48,9 +48,12 @@ def _failure(message: str, started: float) -> ProbeOutcome:
 
 
 async def _run_one(
-    probe: Probe, slot: dt.datetime, session: aiohttp.ClientSession
+    probe: Probe,
+    slot: dt.datetime,
+    session: aiohttp.ClientSession,
+    offset: dt.timedelta,
 ) -> Run:
-    started_at, started = timezone.now(), time.perf_counter()
+    started_at, started = clock.now_from(offset), time.perf_counter()
     context = RunContext(
         session=session,
         timeout=probe.timeout_seconds,
@@ -72,11 +75,13 @@ async def _run_one(
     return Run(probe=probe, slot=slot, started_at=started_at, outcome=outcome)
 
 
-async def _run_all(claims: list[tuple[Probe, dt.datetime]]) -> list[Run]:
+async def _run_all(
+    claims: list[tuple[Probe, dt.datetime]], offset: dt.timedelta
+) -> list[Run]:
     async with client_session(limit=settings.PROBE_CONCURRENCY) as session:
         return list(
             await asyncio.gather(
-                *(_run_one(probe, slot, session) for probe, slot in claims)
+                *(_run_one(probe, slot, session, offset) for probe, slot in claims)
             )
         )
 
@@ -87,9 +92,12 @@ def probes_run_batch(*, region: str, items: list[tuple[int, str]]) -> list[Run]:
     A slot too late to mean anything (a worker back after a stop finds its queue
     full) is dropped and logged, not run: three slots run back to back would
     count as three intervals of evidence in well under one.
+    Lateness, the results' times and the verdicts are on the database's clock, so a
+    region on a machine whose clock is off still runs and reports on time.
     """
     probes = Probe.objects.select_related("component").in_bulk([pk for pk, _ in items])
-    now = timezone.now()
+    offset = clock.database_offset()
+    now = clock.now_from(offset)
     claims, late = [], 0
     for pk, slot in items:
         probe, due = probes.get(pk), dt.datetime.fromisoformat(slot)
@@ -100,6 +108,7 @@ def probes_run_batch(*, region: str, items: list[tuple[int, str]]) -> list[Run]:
             continue
         claims.append((probe, due))
     if late:
+        services.slots_dropped_record(region=region, count=late, now=now)
         logger.warning(
             "dropped %d of %d slots in region %s: too late to run (queued "
             "longer than an interval)",
@@ -107,6 +116,6 @@ def probes_run_batch(*, region: str, items: list[tuple[int, str]]) -> list[Run]:
             len(items),
             region,
         )
-    runs = asyncio.run(_run_all(claims))
-    results_record(region=region, runs=runs)
+    runs = asyncio.run(_run_all(claims, offset))
+    results_record(region=region, runs=runs, now=clock.now_from(offset))
     return runs

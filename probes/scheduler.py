@@ -21,6 +21,9 @@ def probes_claim_due(
 ) -> list[tuple[Probe, dt.datetime]]:
     """Move each due probe's next due time on, and return it with the slot it claimed.
 
+    The dispatch ticks twice per finest interval (PROBES_DISPATCH_SECONDS), so a
+    probe a tick claimed late catches up one slot per tick, each still in time.
+
     Two beats claiming at once get disjoint rows (row locks skipped, not waited
     for), and once this commits the claimed rows are no longer due: a slot runs once.
     """
@@ -34,12 +37,11 @@ def probes_claim_due(
     )
     claims = []
     for probe in due:
-        # The latest slot on its grid, not the first one missed: after a stop, the
-        # old one is long past, and its run would be dropped as too late.
-        interval = dt.timedelta(seconds=probe.interval_seconds)
-        missed = (now - probe.next_due_at) // interval
-        claims.append((probe, probe.next_due_at + interval * missed))
-        probe.next_due_at = probe.next_slot_after(probe.next_due_at, now)
+        slot = probe.slot_to_claim(now)
+        claims.append((probe, slot))
+        # Maybe due already (a tick came late): the next tick claims it, so a probe
+        # has one slot per tick and never a burst.
+        probe.next_due_at = slot + dt.timedelta(seconds=probe.interval_seconds)
     Probe.objects.bulk_update(due, ["next_due_at"])
     return claims
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from collections import defaultdict
@@ -12,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from incidents.models import Component
@@ -22,7 +24,7 @@ from . import results
 from .kinds import kind_class
 from .kinds.alert import Alert, alert_outcome
 from .kinds.base import Outcome, ProbeOutcome, StepResult, clip
-from .models import FiringAlert, Probe, ProbeKindName, RegionState
+from .models import DroppedSlots, FiringAlert, Probe, ProbeKindName, RegionState
 
 REGION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # The fields a probe is made of, in the order forms show them.
@@ -303,3 +305,18 @@ def _alert_result_record(probe: Probe) -> set[int]:
     for region in probe.regions:
         changed |= results.results_record(region=region, runs=[run], decide=False)
     return changed
+
+
+def slots_dropped_record(*, region: str, count: int, now: dt.datetime) -> None:
+    """Count ``count`` slots the region dropped as too late (one UPDATE; the row is
+    created with the region's first drop)."""
+    if count <= 0:
+        return
+    rows = DroppedSlots.objects.filter(region=region)
+    if rows.update(count=F("count") + count, last_dropped_at=now):
+        return
+    try:
+        with transaction.atomic():
+            DroppedSlots.objects.create(region=region, count=count, last_dropped_at=now)
+    except IntegrityError:  # another batch of the region created it meanwhile
+        rows.update(count=F("count") + count, last_dropped_at=now)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
-from . import automation, monitoring, results, rollup, runner, scheduler
+from celery import shared_task
+from celery.signals import task_revoked
+from django.db import connection
+
+from . import automation, monitoring, results, rollup, runner, scheduler, services
+from .clock import database_now
 
 
 @shared_task(soft_time_limit=10, time_limit=15)
@@ -40,3 +45,20 @@ def uptime_rollup() -> int:
 @shared_task(soft_time_limit=840, time_limit=900)
 def results_prune() -> int:
     return rollup.results_prune().deleted
+
+
+@task_revoked.connect
+def expired_batch_count(
+    sender: Any = None, request: Any = None, expired: bool = False, **_: Any
+) -> None:
+    """A batch that expired before a worker took it is dropped by Celery unread
+    (in the worker's main process): count its slots as the runner counts its own."""
+    if not expired or getattr(sender, "name", None) != probes_run_batch.name:
+        return
+    region, items = request.args
+    try:
+        services.slots_dropped_record(
+            region=region, count=len(items), now=database_now()
+        )
+    finally:
+        connection.close()  # the main process keeps none open for its forks

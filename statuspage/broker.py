@@ -50,8 +50,9 @@ def sqlite_broker_path(url: str) -> str | None:
 def broker_queues() -> list[str]:
     from django.conf import settings
 
+    routed = [route["queue"] for route in settings.CELERY_TASK_ROUTES.values()]
     regions = [f"probes.{region}" for region in settings.PROBE_REGIONS]
-    return [settings.CELERY_TASK_DEFAULT_QUEUE, "notifications", *regions]
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, *routed, *regions]
 
 
 def broker_prepare() -> None:

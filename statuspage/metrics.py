@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
@@ -44,7 +44,7 @@ from notifications.models import (
     SubscriberState,
 )
 from probes.kinds.base import Outcome
-from probes.models import ProbeKindName, ProbeResult, RegionState
+from probes.models import DroppedSlots, ProbeKindName, ProbeResult, RegionState
 from probes.selectors import monitoring_overview
 from tokens.authentication import ApiTokenAuthentication
 
@@ -290,6 +290,27 @@ def monitoring_families(now: dt.datetime) -> Iterator[Metric]:
         beat.add_metric([], (now - overview.beat_at).total_seconds())
         beat_at.add_metric([], overview.beat_at.timestamp())
     yield from (silent, degraded, region_age, beat, beat_at)
+    yield from dropped_slots_families()
+
+
+def dropped_slots_families() -> Iterator[Metric]:
+    """Slots each region dropped as too late to run: a worker that falls behind or
+    comes back from a stop shows here, not as results that never came."""
+    dropped = CounterMetricFamily(
+        "heliograph_probe_slots_dropped",
+        "Probe slots the region dropped as too late to run (by its runner, or "
+        "expired unread in the broker).",
+        labels=["region"],
+    )
+    last = GaugeMetricFamily(
+        "heliograph_probe_slots_last_dropped_timestamp_seconds",
+        "When the region last dropped a slot as too late (Unix time).",
+        labels=["region"],
+    )
+    for row in DroppedSlots.objects.order_by("region"):
+        dropped.add_metric([row.region], row.count)
+        last.add_metric([row.region], row.last_dropped_at.timestamp())
+    yield from (dropped, last)
 
 
 class DatabaseCollector:

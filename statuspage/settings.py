@@ -70,6 +70,22 @@ def env_int(name: str, default: int) -> int:
         ) from None
 
 
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds, fractions allowed (a beat period)."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: expected a number of seconds above 0, such as 0.5"
+        )
+    return seconds
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     value = env_str(name, default) or ""
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -339,8 +355,13 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # keep kombu's defaults.
     CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = REDIS_TIMEOUT_SECONDS
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Notifications have their own queue, so a long job elsewhere never delays them.
-CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}}
+# Notifications have their own queue, so a long job elsewhere never delays them. So
+# has the probes' dispatch, due each second: behind a rollup, a prune or a burst of
+# periodic tasks on "default" it would run late and its skipped slots go unrun.
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.*": {"queue": "notifications"},
+    "probes.tasks.probes_dispatch": {"queue": "dispatch"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -354,9 +375,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.maintenance_advance",
         "schedule": env_int("MAINTENANCE_ADVANCE_SECONDS", 30),
     },
+    # Twice a second: a tick that came late leaves a slot that the next one claims
+    # while it is still in time. (Ticking once a second, jitter around the second's
+    # turn made a tick claim two slots' worth of time at once, skipping one.)
     "probes-dispatch": {
         "task": "probes.tasks.probes_dispatch",
-        "schedule": env_int("PROBES_DISPATCH_SECONDS", 1),
+        "schedule": env_seconds("PROBES_DISPATCH_SECONDS", 0.5),
     },
     "verdicts-enforce": {
         "task": "probes.tasks.verdicts_enforce",
@@ -491,6 +515,9 @@ PROBE_SILENT_MIN_SECONDS = env_int("PROBE_SILENT_MIN_SECONDS", 30)
 PROBE_LATE_AFTER_INTERVALS = env_int("PROBE_LATE_AFTER_INTERVALS", 1)
 PROBE_LATE_MIN_SECONDS = env_int("PROBE_LATE_MIN_SECONDS", 5)
 PROBE_STREAK_MIN_SPACING_PERCENT = env_int("PROBE_STREAK_MIN_SPACING_PERCENT", 50)
+# A region worker whose clock is further than this from the database's runs, records
+# and decides on the database's time (probes.clock), and logs the skew.
+PROBE_CLOCK_TOLERANCE_SECONDS = env_int("PROBE_CLOCK_TOLERANCE_SECONDS", 1)
 for _name in ("PROBE_SILENT_AFTER_INTERVALS", "PROBE_LATE_AFTER_INTERVALS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name}={globals()[_name]}: expected 1 or more")

@@ -77,7 +77,7 @@ def test_it_opens_and_resolves_an_automatic_incident_on_a_real_worker(
 
     Redis.from_url(BROKER).flushdb()
     start_worker(
-        "default,probes.local",
+        "default,dispatch,probes.local",
         beat=True,
         CELERY_BROKER_URL=BROKER,
         PROBE_REGIONS="local",

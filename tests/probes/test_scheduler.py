@@ -241,6 +241,23 @@ def test_it_claims_the_latest_slot_after_a_stop_not_the_first_missed(
 
 
 @pytest.mark.django_db
+def test_it_claims_a_slot_a_late_tick_left_at_the_next_tick_one_at_a_time(
+    regions: list[str],
+) -> None:
+    """Every-second probes, ticks half a second apart, one of them 1.3 s late: the
+    slot it passed over still runs (in time), and no tick claims two at once."""
+    second = dt.timedelta(seconds=1)
+    probe = make_probe(due=NOW, interval_seconds=1)
+    ticks = [NOW + dt.timedelta(seconds=t) for t in (0.1, 2.3, 2.6, 3.1, 3.6)]
+
+    claimed = [[slot for _, slot in probes_claim_due(now=t, limit=9)] for t in ticks]
+
+    # At 2.3 s the slot of 1 s is claimed (1.3 s late), that of 2 s at the next tick.
+    assert claimed == [[NOW + n * second] for n in range(4)] + [[]]
+    assert due_at(probe) == NOW + 4 * second
+
+
+@pytest.mark.django_db
 def test_it_lets_a_batch_expire_once_its_slots_are_too_late(
     settings: Any, regions: list[str], broker: redis.Redis
 ) -> None:

@@ -17,7 +17,7 @@ from redis import Redis
 from incidents.models import Component, Incident, IncidentStatus
 from incidents.snapshot import serve
 from probes.automation import automatic_incidents_resolve
-from probes.models import ComponentVerdict, RegionState
+from probes.models import ComponentVerdict, DroppedSlots, RegionState
 from probes.services import probe_create
 from tests.conftest import make_component
 from tests.probes.test_end_to_end import Switchable, target, wait_for
@@ -65,7 +65,7 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
         "AUTO_RESOLVE_CHECK_SECONDS": "1",
         "MONITORING_SWEEP_SECONDS": "1",
     }
-    start_worker("default,probes.eu", beat=True, **env)
+    start_worker("default,dispatch,probes.eu", beat=True, **env)
     others = start_worker("probes.us,probes.ap", **env)
     log = tmp_path / "worker.log"
 
@@ -91,6 +91,7 @@ def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
         log,
         "the incident is in monitoring",
     )
+    wait_for(lambda: component().status == "operational", log, "the recovery shows")
     # 2. The us and ap workers stop; the target goes hard down.
     others.terminate()
     others.wait(timeout=20)
@@ -155,6 +156,13 @@ def test_it_drops_the_queued_slots_of_a_worker_back_from_a_stop(
         probes_run_batch.apply_async(
             args=("local", [(probe.pk, slot.isoformat())]), queue="probes.local"
         )
+    # ...and two batches of two slots that expired in the broker before it was back.
+    for _ in range(2):
+        probes_run_batch.apply_async(
+            args=("local", [(probe.pk, current) for current in ("a", "b")]),
+            queue="probes.local",
+            expires=timezone.now() - dt.timedelta(seconds=1),
+        )
     current = timezone.now().isoformat()
     probes_run_batch.apply_async(
         args=("local", [(probe.pk, current)]), queue="probes.local"
@@ -172,4 +180,6 @@ def test_it_drops_the_queued_slots_of_a_worker_back_from_a_stop(
     state = RegionState.objects.get(probe=probe, region="local")
     assert (state.state, state.failures) == ("up", 1)
     assert "dropped 1 of 1 slots in region local" in log.read_text()
+    # Counted, for /metrics: three dropped by the runner, four expired unread.
+    assert DroppedSlots.objects.get(region="local").count == 3 + 4
     broker.flushdb()

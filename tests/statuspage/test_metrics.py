@@ -348,8 +348,9 @@ def test_it_reads_a_fixed_number_of_queries_whatever_the_rows(
     with django_assert_max_num_queries(len(few.captured_queries)):
         families = scrape(client)
 
-    # Six, and the monitoring's own: states, probes, the beat's last dispatch.
-    assert len(few.captured_queries) <= 9
+    # Six, and the monitoring's own: states, probes, the beat's last dispatch,
+    # the dropped slots.
+    assert len(few.captured_queries) <= 10
     assert len(families["heliograph_component_status"]) == 33 * 5
     assert len(families["heliograph_probe_latency_seconds"]) == 33 * 2
 
@@ -401,3 +402,29 @@ def test_it_shows_silent_regions_degraded_monitoring_and_the_beats_age(
     families = scrape(client)
     assert value(families, silent, probe_id=probe.public_id, region="eu") == 0
     assert value(families, degraded, component_id=web.public_id) == 0
+
+
+def test_it_counts_the_slots_each_region_dropped_as_too_late(
+    client: Client, allow_local: None
+) -> None:
+    from probes import runner
+
+    probe = make_probe(make_component(name="Web app"), interval_seconds=60)
+    long_ago = timezone.now() - dt.timedelta(minutes=5)
+    slots = [
+        (probe.pk, (long_ago + dt.timedelta(seconds=n)).isoformat()) for n in (0, 1)
+    ]
+    assert runner.probes_run_batch(region="eu", items=slots) == []
+    assert runner.probes_run_batch(region="us", items=slots[:1]) == []
+    assert runner.probes_run_batch(region="eu", items=slots[1:]) == []
+
+    families = scrape(client)
+
+    dropped = "heliograph_probe_slots_dropped"  # samples: ..._total
+    assert value(families, dropped, region="eu") == 3
+    assert value(families, dropped, region="us") == 1
+    last = value(
+        families, "heliograph_probe_slots_last_dropped_timestamp_seconds", region="eu"
+    )
+    assert abs(last - timezone.now().timestamp()) < 60
+    assert not Probe.objects.get(pk=probe.pk).results.exists()

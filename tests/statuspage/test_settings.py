@@ -33,6 +33,17 @@ def test_it_reads_integers_and_refuses_others(monkeypatch: pytest.MonkeyPatch) -
         heliograph_settings.env_int("HELIOGRAPH_NUMBER", 1)
 
 
+@pytest.mark.parametrize("refused", ["0", "-1", "half", "nan", "inf", "1e999"])
+def test_it_reads_fractional_seconds_and_refuses_others(
+    monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    monkeypatch.setenv("HELIOGRAPH_PERIOD", "0.25")
+    assert heliograph_settings.env_seconds("HELIOGRAPH_PERIOD", 1) == 0.25
+    monkeypatch.setenv("HELIOGRAPH_PERIOD", refused)
+    with pytest.raises(ImproperlyConfigured, match="above 0, such as 0.5"):
+        heliograph_settings.env_seconds("HELIOGRAPH_PERIOD", 1)
+
+
 def test_it_reads_secrets_from_files(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -43,6 +43,29 @@ def stack(tmp_path: Path) -> Iterator[Any]:
         running.stop()
 
 
+@pytest.mark.timeout(900)
+def test_it_runs_every_slot_for_three_minutes_while_the_page_answers(
+    tmp_path: Path,
+) -> None:
+    """make soak's 30 minutes, shortened: probes every second, a demo path broken
+    and mended every 20 s, the page asked for every second."""
+    figures = soak.soak(minutes=3, var_dir=tmp_path / "var")
+    shown = "\n".join(f"{name}: {value}" for name, value in figures.items())
+
+    assert figures["worker_crashes_in_logs"] == 0, shown
+    assert figures["tracebacks_in_logs"] == 0, shown
+    assert figures["process_restarts"] == 0, shown
+    # Three probes, a slot a second each: every one claimed, run and recorded.
+    assert figures["slots_due"] >= 3 * 170, shown
+    assert figures["slots_run"] == figures["slots_due"], shown
+    assert figures["slots_dropped_counted"] == 0, shown
+    assert figures["flaps"] >= 8, shown
+    # No growth: what waits at the end is at most what a beat tick leaves in flight.
+    assert figures["queue_depth_end"] <= max(figures["queue_depth_start"], 3), shown
+    assert figures["page_requests"] >= 150 and figures["page_failures"] == 0, shown
+    assert figures["stopped_cleanly"], shown
+
+
 @pytest.mark.timeout(600)
 def test_it_restarts_a_killed_worker_while_the_page_answers(stack: Any) -> None:
     poller = soak.PagePoller(stack.page_url)

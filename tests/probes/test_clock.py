@@ -1,0 +1,103 @@
+"""A region worker whose machine's clock is off still runs its slots on time, and its
+results, streaks and verdicts are on the database's time (the process clock is the
+one thing mocked: the database, the target and the runner are real)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from probes import clock, runner, selectors
+from probes.models import ComponentVerdict, ProbeResult, RegionState
+from tests.probes.test_runner import make_http_probe, target  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "_reported", dt.timedelta(0))
+
+
+def close_to(when: dt.datetime, reference: dt.datetime) -> bool:
+    return abs(when - reference) < dt.timedelta(seconds=30)
+
+
+def test_it_reads_no_offset_from_a_clock_that_agrees() -> None:
+    assert clock.database_offset() == dt.timedelta(0)
+    assert close_to(clock.database_now(), dt.datetime.now(dt.UTC))
+
+
+def test_it_runs_the_slots_of_a_worker_whose_clock_runs_an_hour_ahead(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Refused: down at its first failure, so the component is decided at once.
+    probe = make_http_probe(
+        "http://127.0.0.1:9/", interval_seconds=60, failures_to_down=1
+    )
+    slot = clock.database_now().replace(microsecond=0)
+
+    with time_machine.travel(dt.datetime.now(dt.UTC) + HOUR, tick=True):
+        assert clock.database_offset() < -HOUR + dt.timedelta(seconds=5)
+        runs = runner.probes_run_batch(
+            region="local", items=[(probe.pk, slot.isoformat())]
+        )
+
+    truth = clock.database_now()
+    assert len(runs) == 1, "a slot just claimed was dropped as an hour late"
+    result = ProbeResult.objects.get(probe=probe)
+    assert result.slot == slot
+    assert close_to(result.started_at, truth)
+    state = RegionState.objects.get(probe=probe, region="local")
+    assert state.state == "down"
+    assert state.last_result_at is not None and state.last_result_at <= truth
+    # Decided on the database's time too: its own fresh result is not an hour old.
+    verdict = ComponentVerdict.objects.get(component=probe.component)
+    assert (verdict.status, verdict.monitoring_degraded_since) == (
+        "major_outage",
+        None,
+    )
+    assert "clock is 3600.0 s ahead of the database's" in caplog.text
+
+
+def test_it_keeps_a_worker_whose_clock_runs_behind_speaking_and_on_time(
+    target: str,  # noqa: F811 (the fixture)
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    probe = make_http_probe(f"{target}/ok", interval_seconds=60)
+    truth = clock.database_now()
+    late = (truth - dt.timedelta(seconds=61)).isoformat()
+    in_time = truth.replace(microsecond=0).isoformat()
+
+    with time_machine.travel(dt.datetime.now(dt.UTC) - HOUR, tick=True):
+        runs = runner.probes_run_batch(
+            region="local", items=[(probe.pk, late), (probe.pk, in_time)]
+        )
+
+    # By its own clock both slots lie an hour ahead; by the database's one is late.
+    assert [run.slot.isoformat() for run in runs] == [in_time]
+    assert "dropped 1 of 2 slots in region local" in caplog.text
+    assert "clock is 3600.0 s behind the database's" in caplog.text
+    (result,) = ProbeResult.objects.filter(probe=probe)
+    assert close_to(result.started_at, clock.database_now())
+    # Its results are fresh, so the monitor does not call the working region silent.
+    overview = selectors.monitoring_overview(now=clock.database_now())
+    assert overview.silent == []
+    assert close_to(overview.region_last_result_at["local"], clock.database_now())
+
+
+def test_it_logs_a_steady_skew_once_and_its_end(
+    target: str,  # noqa: F811 (the fixture)
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with time_machine.travel(dt.datetime.now(dt.UTC) + HOUR, tick=True):
+        for _ in range(3):
+            clock.database_offset()
+    assert caplog.text.count("s ahead of the database's") == 1
+
+    assert clock.database_offset() == dt.timedelta(0)
+    assert "agrees with the database's again" in caplog.text
