@@ -54,7 +54,7 @@ def monitoring_sweep(*, now: dt.datetime | None = None) -> MonitoringSwept:
     )
     for component_id, feeds in sorted(component_feeds(monitored_states()).items()):
         if verdict.feeds_evidence(feeds, now)[1] != (component_id in marked):
-            results.component_decide(component_id=component_id)
+            results.component_decide(component_id=component_id, now=now)
             swept.decided.append(component_id)
     _staff_tell(swept)
     return swept

@@ -1,20 +1,35 @@
-"""Celery adapters: ids in, one service call, nothing else."""
+"""Celery adapters: ids in, one service call (on the database's time), nothing else."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from celery import shared_task
 from celery.signals import task_revoked
 from django.db import connection
 
-from . import automation, monitoring, results, rollup, runner, scheduler, services
-from .clock import database_now
+from . import (
+    automation,
+    clock,
+    monitoring,
+    results,
+    rollup,
+    runner,
+    scheduler,
+    services,
+)
+
+
+def _now() -> dt.datetime:
+    """The database's time: the worker running a periodic task may be on a machine
+    whose clock is off (probes.clock)."""
+    return clock.now_from(clock.database_offset())
 
 
 @shared_task(soft_time_limit=10, time_limit=15)
 def probes_dispatch() -> int:
-    return scheduler.probes_dispatch()
+    return scheduler.probes_dispatch(now=_now())
 
 
 @shared_task(soft_time_limit=120, time_limit=150)
@@ -29,12 +44,12 @@ def verdicts_enforce() -> int:
 
 @shared_task(soft_time_limit=50, time_limit=60)
 def monitoring_sweep() -> int:
-    return len(monitoring.monitoring_sweep().decided)
+    return len(monitoring.monitoring_sweep(now=_now()).decided)
 
 
 @shared_task(soft_time_limit=50, time_limit=60)
 def automatic_incidents_resolve() -> int:
-    return len(automation.automatic_incidents_resolve())
+    return len(automation.automatic_incidents_resolve(now=_now()))
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
@@ -58,7 +73,7 @@ def expired_batch_count(
     region, items = request.args
     try:
         services.slots_dropped_record(
-            region=region, count=len(items), now=database_now()
+            region=region, count=len(items), now=clock.database_now()
         )
     finally:
         connection.close()  # the main process keeps none open for its forks

@@ -5,12 +5,16 @@ one thing mocked: the database, the target and the runner are real)."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
 import pytest
+import redis
 import time_machine
 
-from probes import clock, runner, selectors
-from probes.models import ComponentVerdict, ProbeResult, RegionState
+from probes import clock, runner, selectors, tasks
+from probes.models import BeatTick, ComponentVerdict, Probe, ProbeResult, RegionState
+from probes.selectors import DISPATCH_TICK
 from tests.probes.test_runner import make_http_probe, target  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +105,26 @@ def test_it_logs_a_steady_skew_once_and_its_end(
 
     assert clock.database_offset() == dt.timedelta(0)
     assert "agrees with the database's again" in caplog.text
+
+
+def test_the_beats_tasks_run_on_the_databases_time(settings: Any) -> None:
+    """The dispatch claims by the database's clock, wherever its worker runs."""
+    region = f"t{uuid.uuid4().hex[:10]}"  # a queue of this test's only
+    settings.PROBE_REGIONS = [region]
+    probe = make_http_probe(
+        "http://127.0.0.1:9/", regions=[region], interval_seconds=60
+    )
+    due = clock.database_now() - dt.timedelta(seconds=1)
+    Probe.objects.filter(pk=probe.pk).update(next_due_at=due)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        # An hour behind, the probe would not be due for an hour by its own clock.
+        with time_machine.travel(dt.datetime.now(dt.UTC) - HOUR, tick=True):
+            assert tasks.probes_dispatch() == 1
+            assert tasks.monitoring_sweep() == 0
+        assert broker.llen(f"probes.{region}") == 1
+    finally:
+        broker.delete(f"probes.{region}")
+    tick = BeatTick.objects.get(task=DISPATCH_TICK)
+    assert close_to(tick.at, clock.database_now())
+    assert Probe.objects.get(pk=probe.pk).next_due_at == due + dt.timedelta(minutes=1)
