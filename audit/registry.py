@@ -88,6 +88,7 @@ NOT_AUDITED: dict[str, str] = {
     "probes.firingalert": "evidence pushed by integrations",
     "probes.componentverdict": "the verdict's working state; the component says it",
     "probes.beattick": "when the beat last dispatched: a heartbeat, not a change",
+    "probes.droppedslots": "a count of probe slots dropped as too late: a measurement",
     "probes.probehour": "the uptime record, rolled up",
     "notifications.event": "the outbox, written by the changes it announces",
     "notifications.delivery": "sending state; resends are recorded by the service",
