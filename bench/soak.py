@@ -47,7 +47,7 @@ SERVER_VARIABLES = {
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "DJANGO_SETTINGS_MODULE",
 }
-PROGRAMS = ("beat", "probes", "target", "web", "worker")
+PROGRAMS = ("beat", "dispatch", "probes", "target", "web", "worker")
 # supervisord's line for a process that exited on its own (not one it stopped).
 UNEXPECTED_EXIT = re.compile(r"exited: (\w+) \((.*); not expected\)")
 CRASH = re.compile(r"CRITICAL|Unrecoverable error|JSONDecodeError")

@@ -61,7 +61,6 @@ def probes_dispatch(*, now: dt.datetime | None = None) -> int:
     # Its age on the console and in /metrics is how a stopped beat shows.
     beat_tick_record(task=DISPATCH_TICK, now=now)
     by_region: dict[str, list[Claim]] = defaultdict(list)
-    late_after = {probe.pk: probe.late_after.total_seconds() for probe, _ in claims}
     for probe, slot in claims:
         # Only regions that have workers: a queue nobody reads would only grow.
         for region in sorted(set(probe.regions) & set(settings.PROBE_REGIONS)):
@@ -70,12 +69,12 @@ def probes_dispatch(*, now: dt.datetime | None = None) -> int:
     for region, items in by_region.items():
         for start in range(0, len(items), size):
             batch = items[start : start + size]
-            # A batch nobody could run in time is dropped by Celery unread; the
-            # runner drops its too-late slots one by one.
-            expires = max(late_after[pk] for pk, _ in batch)
+            # The runner drops the slots too late to run, judged on the database's
+            # clock. Celery's expiry, judged between this machine's clock and the
+            # region's, only bounds what a region without workers piles up.
             probes_run_batch.apply_async(
                 args=(region, batch),
                 queue=f"probes.{region}",
-                expires=min(expires, settings.PROBE_BATCH_EXPIRES_SECONDS),
+                expires=settings.PROBE_BATCH_EXPIRES_SECONDS,
             )
     return len(claims)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from incidents.models import Component
@@ -188,7 +189,7 @@ def heartbeat_record(*, token: str) -> bool:
     """Note a ping from the external job; False when no heartbeat probe has it."""
     updated = Probe.objects.filter(
         kind=ProbeKindName.HEARTBEAT, heartbeat_token_hash=secret_digest(token)
-    ).update(last_heartbeat_at=timezone.now())
+    ).update(last_heartbeat_at=Now())  # the database's clock, as the runner's
     return updated == 1
 
 

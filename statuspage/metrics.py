@@ -307,9 +307,13 @@ def dropped_slots_families() -> Iterator[Metric]:
         "When the region last dropped a slot as too late (Unix time).",
         labels=["region"],
     )
-    for row in DroppedSlots.objects.order_by("region"):
-        dropped.add_metric([row.region], row.count)
-        last.add_metric([row.region], row.last_dropped_at.timestamp())
+    rows = {row.region: row for row in DroppedSlots.objects.all()}
+    # Every listed region from 0, so that increase() sees a region's first drops.
+    for region in sorted(set(settings.PROBE_REGIONS) | set(rows)):
+        row = rows.get(region)
+        dropped.add_metric([region], row.count if row else 0)
+        if row is not None:
+            last.add_metric([region], row.last_dropped_at.timestamp())
     yield from (dropped, last)
 
 

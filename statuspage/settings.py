@@ -370,17 +370,27 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 CELERY_TIMEZONE = "UTC"
+# At most half the shortest probe interval (1 s): a tick that came late leaves a slot
+# the next tick still claims in time.
+PROBES_DISPATCH_SECONDS = env_seconds("PROBES_DISPATCH_SECONDS", 0.5)
+if PROBES_DISPATCH_SECONDS > 0.5:
+    raise ImproperlyConfigured(
+        f"PROBES_DISPATCH_SECONDS={PROBES_DISPATCH_SECONDS:g}: expected at most 0.5 "
+        "(half the shortest probe interval, 1 s), or slots of fast probes are skipped"
+    )
 CELERY_BEAT_SCHEDULE = {
     "maintenance-advance": {
         "task": "incidents.tasks.maintenance_advance",
         "schedule": env_int("MAINTENANCE_ADVANCE_SECONDS", 30),
     },
-    # Twice a second: a tick that came late leaves a slot that the next one claims
-    # while it is still in time. (Ticking once a second, jitter around the second's
-    # turn made a tick claim two slots' worth of time at once, skipping one.)
+    # Twice a second: ticking once a second, jitter around the second's turn made a
+    # tick claim two slots' worth of time at once, skipping one. A tick nobody took
+    # within a minute (no worker reads "dispatch") is dropped unread: the queue
+    # stays small, and the dispatch's age tells staff (monitoring_check, /metrics).
     "probes-dispatch": {
         "task": "probes.tasks.probes_dispatch",
-        "schedule": env_seconds("PROBES_DISPATCH_SECONDS", 0.5),
+        "schedule": PROBES_DISPATCH_SECONDS,
+        "options": {"expires": 60},
     },
     "verdicts-enforce": {
         "task": "probes.tasks.verdicts_enforce",
@@ -454,8 +464,11 @@ PROBE_REGIONS = env_list("PROBE_REGIONS", "local")
 PROBE_BATCH_SIZE = env_int("PROBE_BATCH_SIZE", 50)
 PROBE_CLAIM_LIMIT = env_int("PROBE_CLAIM_LIMIT", 5000)
 PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
-# A batch still queued after this long is dropped: its slot has passed.
-PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 60)
+# A batch still queued after this long is dropped unread: what a listed region
+# without workers piles up. (Its slots are long too late by then; the runner drops
+# those on the database's clock. Celery compares this with the region's own clock,
+# so it must be far above any clock skew.)
+PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 3600)
 # Probes reach private and loopback targets, never link-local, multicast or cloud
 # metadata addresses (statuspage/addresses.py) unless listed here (CIDRs, e.g.
 # 169.254.10.0/24); a metadata address only by an entry of that one address.
@@ -515,9 +528,9 @@ PROBE_SILENT_MIN_SECONDS = env_int("PROBE_SILENT_MIN_SECONDS", 30)
 PROBE_LATE_AFTER_INTERVALS = env_int("PROBE_LATE_AFTER_INTERVALS", 1)
 PROBE_LATE_MIN_SECONDS = env_int("PROBE_LATE_MIN_SECONDS", 5)
 PROBE_STREAK_MIN_SPACING_PERCENT = env_int("PROBE_STREAK_MIN_SPACING_PERCENT", 50)
-# A region worker whose clock is further than this from the database's runs, records
-# and decides on the database's time (probes.clock), and logs the skew.
-PROBE_CLOCK_TOLERANCE_SECONDS = env_int("PROBE_CLOCK_TOLERANCE_SECONDS", 1)
+# Region workers and the beat's monitoring tasks run on the database's time
+# (probes.clock); a skew of their own clock beyond this is logged.
+PROBE_CLOCK_TOLERANCE_SECONDS = env_seconds("PROBE_CLOCK_TOLERANCE_SECONDS", 1)
 for _name in ("PROBE_SILENT_AFTER_INTERVALS", "PROBE_LATE_AFTER_INTERVALS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name}={globals()[_name]}: expected 1 or more")

@@ -30,7 +30,13 @@ def monitoring_banner() -> SafeString:
 def _beat(overview: MonitoringOverview) -> list[tuple[str, str]]:
     age = overview.beat_age
     if age is None:
-        return [("beat", "The beat has never dispatched probes: start it.")]
+        return [
+            (
+                "beat",
+                "Probes have never been dispatched: start beat and a worker "
+                "reading the dispatch queue.",
+            )
+        ]
     if age.total_seconds() <= settings.BEAT_STALE_AFTER_SECONDS:
         return []
     since = (
@@ -39,8 +45,9 @@ def _beat(overview: MonitoringOverview) -> list[tuple[str, str]]:
     return [
         (
             "beat",
-            f"The beat last dispatched probes {since} ago: no probe runs, no "
-            "sweep, no automatic resolution until it is back.",
+            f"Probes were last dispatched {since} ago (beat, or the worker "
+            "reading the dispatch queue, is stopped): no probe runs, no sweep, no "
+            "automatic resolution until it is back.",
         )
     ]
 

@@ -5,6 +5,7 @@ one thing mocked: the database, the target and the runner are real)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -31,9 +32,12 @@ def close_to(when: dt.datetime, reference: dt.datetime) -> bool:
     return abs(when - reference) < dt.timedelta(seconds=30)
 
 
-def test_it_reads_no_offset_from_a_clock_that_agrees() -> None:
-    assert clock.database_offset() == dt.timedelta(0)
+def test_it_reads_no_offset_from_a_clock_that_agrees(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert abs(clock.database_offset()) < dt.timedelta(seconds=1)
     assert close_to(clock.database_now(), dt.datetime.now(dt.UTC))
+    assert caplog.records == []
 
 
 def test_it_runs_the_slots_of_a_worker_whose_clock_runs_an_hour_ahead(
@@ -103,8 +107,22 @@ def test_it_logs_a_steady_skew_once_and_its_end(
             clock.database_offset()
     assert caplog.text.count("s ahead of the database's") == 1
 
-    assert clock.database_offset() == dt.timedelta(0)
+    assert abs(clock.database_offset()) < dt.timedelta(seconds=1)
     assert "agrees with the database's again" in caplog.text
+
+
+def test_it_logs_a_skew_hovering_at_the_tolerance_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """0.8 s, 1.2 s, 0.9 s, 1.3 s behind: always applied, logged when it first
+    passes the tolerance, not at every crossing."""
+    for seconds in (0.8, 1.2, 0.9, 1.3):
+        skew = dt.timedelta(seconds=seconds)
+        with time_machine.travel(dt.datetime.now(dt.UTC) - skew, tick=True):
+            offset = clock.database_offset()
+        assert abs(offset - skew) < dt.timedelta(seconds=0.2)
+    told = [record.getMessage() for record in caplog.records]
+    assert len(told) == 1 and "clock is 1.2 s behind the database's" in told[0]
 
 
 def test_the_beats_tasks_run_on_the_databases_time(settings: Any) -> None:
@@ -128,3 +146,28 @@ def test_the_beats_tasks_run_on_the_databases_time(settings: Any) -> None:
     tick = BeatTick.objects.get(task=DISPATCH_TICK)
     assert close_to(tick.at, clock.database_now())
     assert Probe.objects.get(pk=probe.pk).next_due_at == due + dt.timedelta(minutes=1)
+
+
+def test_it_sends_batches_that_a_region_whose_clock_runs_ahead_does_not_expire(
+    settings: Any,
+) -> None:
+    """Celery stamps a batch's expiry on the dispatch's clock and checks it on the
+    region's: the bound is far above a skew, and lateness is the runner's (above)."""
+    region = f"t{uuid.uuid4().hex[:10]}"
+    settings.PROBE_REGIONS = [region]
+    probe = make_http_probe(
+        "http://127.0.0.1:9/", regions=[region], interval_seconds=60
+    )
+    due = clock.database_now() - dt.timedelta(seconds=1)
+    Probe.objects.filter(pk=probe.pk).update(next_due_at=due)
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    skew = dt.timedelta(minutes=10)
+    try:
+        with time_machine.travel(dt.datetime.now(dt.UTC) - skew, tick=True):
+            assert tasks.probes_dispatch() == 1
+        (raw,) = broker.lrange(f"probes.{region}", 0, -1)
+    finally:
+        broker.delete(f"probes.{region}")
+    expires = dt.datetime.fromisoformat(json.loads(raw)["headers"]["expires"])
+    # As celery.worker.request.Request.maybe_expire judges it, on the true clock.
+    assert expires > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)

@@ -206,7 +206,8 @@ def test_it_fails_the_check_command_when_monitoring_is_degraded(
         call_command("monitoring_check")
 
     assert "Monitoring degraded for Login/logout path" in str(refused.value)
-    assert "the beat last dispatched probes 191 s ago" in str(refused.value)
+    told = str(refused.value)
+    assert "probes were last dispatched 191 s ago (beat, or the worker reading" in told
     assert "Silent: Login/logout path check from us" in capsys.readouterr().out
 
 
@@ -291,7 +292,9 @@ def test_it_shows_staff_silent_regions_and_a_stopped_beat_on_the_console(
     ]
 
     for page in pages:
-        assert "The beat last dispatched probes 4\xa0minutes ago" in page
+        assert (
+            "Probes were last dispatched 4\xa0minutes ago (beat, or the worker" in page
+        )
         assert "Region us is silent for Login/logout path check" in page
         assert "Region ap is silent for Login/logout path check" in page
         assert "Monitoring of Login/logout path is degraded" in page

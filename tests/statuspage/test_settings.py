@@ -76,6 +76,18 @@ def test_it_requires_a_secret_key_outside_debug() -> None:
     assert "SECRET_KEY is required unless DEBUG=true" in result.stderr
 
 
+def test_it_refuses_a_dispatch_too_slow_for_the_fastest_probes() -> None:
+    """Ticking once a second, a tick that came late skips a 1 s probe's slot."""
+    key = "a-long-random-production-secret-" + "x" * 40
+    result = _manage("check", SECRET_KEY=key, PROBES_DISPATCH_SECONDS="1")
+    assert result.returncode != 0
+    assert "PROBES_DISPATCH_SECONDS=1: expected at most 0.5" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        _manage("check", SECRET_KEY=key, PROBES_DISPATCH_SECONDS="0.25").returncode == 0
+    )
+
+
 def test_it_passes_the_deployment_checklist_with_production_settings() -> None:
     result = _manage(
         "check",

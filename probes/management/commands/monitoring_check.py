@@ -40,10 +40,14 @@ class Command(BaseCommand):
             problems.append(f"monitoring degraded for {degraded.name}")
         age = overview.beat_age
         if age is None:
-            problems.append("the beat has never dispatched probes")
+            problems.append(
+                "probes have never been dispatched (start beat and a worker "
+                "reading the dispatch queue)"
+            )
         elif age.total_seconds() > settings.BEAT_STALE_AFTER_SECONDS:
             problems.append(
-                f"the beat last dispatched probes {age.total_seconds():.0f} s ago"
+                f"probes were last dispatched {age.total_seconds():.0f} s ago "
+                "(beat, or the worker reading the dispatch queue, is stopped)"
             )
         else:
             self.stdout.write(f"Beat: dispatched {age.total_seconds():.0f} s ago.")
