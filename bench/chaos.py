@@ -1,18 +1,15 @@
-"""Chaos on the production shape: the run that found issue 13's faults, again.
+"""Chaos on the production shape: issue 13's chaos run, again, with figures.
 
-It starts granian, beat, a central worker (default, notifications), a dispatch worker
-and one worker per region (eu, us, ap) as separate processes on PostgreSQL and Redis,
-with a local target it switches between healthy and down, an SMTP sink and a webhook
-receiver in this process, then breaks things in turn and prints what it measured:
-
-1. setup; 2. the target down with every region up; 3. two region workers SIGKILLed
-while the target is down, then healthy; 4. those workers back with batches queued;
-5. the central worker SIGKILLed in the middle of a fan-out; 6. bad bodies.
-
-Figures, not a test: it never fails on a figure, only when the stack cannot start.
+granian, beat, a central worker (default, notifications), a dispatch worker and one
+worker per region (eu, us, ap), each a process of its own on PostgreSQL and Redis; the
+probe target, an SMTP sink and a webhook receiver run in this process. Scenarios:
+1. setup; 2. the target down, every region up; 3. two region workers SIGKILLed, the
+target down, then healthy; 4. those workers back with batches queued; 5. the central
+worker SIGKILLed mid fan-out; 6. bad bodies. It never fails on a figure, only when
+the stack cannot start.
 
     make chaos
-    .venv/bin/python bench/chaos.py [--json] [--down-seconds 90]
+    .venv/bin/python bench/chaos.py [--json] [--down-seconds 90] [--healthy-seconds 30]
 """
 
 from __future__ import annotations
@@ -62,6 +59,9 @@ REGIONS = ("eu", "us", "ap")
 KILLED = ("us", "ap")
 STAFF = "staff@chaos.example"
 EMAILS, WEBHOOKS = 200, 5
+OPERATIONAL = "All Systems Operational"
+# Results read before a restart too: the streaks' last counted one may be older.
+KEEP = dt.timedelta(minutes=10)
 HEADLINE = re.compile(r'<h1 id="overall-status">.*?</span>\s*(.*?)\s*</h1>', re.S)
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.I | re.M)
 Figures = dict[str, Any]
@@ -85,6 +85,9 @@ class Local(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def total(self) -> int:
+        return sum(self.webhook_ids.values())
 
 
 class Answer(BaseHTTPRequestHandler):
@@ -124,6 +127,9 @@ class Sink:
         self.message_ids[found.group(1).decode() if found else "none"] += 1
         self.recipients.update(envelope.rcpt_tos)
         return "250 Message accepted for delivery"
+
+    def total(self) -> int:
+        return sum(self.message_ids.values())
 
 
 # --- the stack ------------------------------------------------------------------------
@@ -326,6 +332,42 @@ def elapsed(began: float, at: float | None) -> float | None:
     return None if at is None else round(at - began, 1)
 
 
+def page_says(stack: Stack) -> tuple[str, str, bool]:
+    """The page's headline, status.json's description, and whether a component
+    row says its monitoring is delayed."""
+    code, html = stack.get("/")
+    found = HEADLINE.search(html)
+    headline = found.group(1) if found else f"HTTP {code}"
+    code, body = stack.get("/api/v2/status.json")
+    try:
+        description = str(json.loads(body)["status"]["description"])
+    except (ValueError, KeyError, TypeError):
+        description = f"HTTP {code}"
+    return headline, description, "Automated monitoring delayed" in html
+
+
+def sighted(seen: dict[str, list[float]], value: str, at: float) -> None:
+    """Count a value seen, keeping when it was first seen (s into the scenario)."""
+    seen.setdefault(value, [0, round(at, 1)])[0] += 1
+
+
+def sightings(seen: dict[str, list[float]]) -> str:
+    return "; ".join(f"{k}: {n:g}x from {t:g} s" for k, (n, t) in seen.items())
+
+
+def counted_gaps(times: list[float], since: float, spacing: float) -> list[float]:
+    """Gaps between consecutive results from ``since`` that the streaks counted,
+    by probes.verdict's rule: a result taken less than ``spacing`` after the last
+    counted one counts for nothing. (Taken as started_at, in that order.)"""
+    counted, last = [], None
+    for at in times:
+        if last is None or at >= last + spacing:
+            last = at
+            if at >= since:
+                counted.append(at)
+    return [b - a for a, b in zip(counted, counted[1:], strict=False)]
+
+
 # --- scenarios --------------------------------------------------------------------
 
 
@@ -348,63 +390,68 @@ def setup(stack: Stack, seeded: Figures) -> Figures:
     }
 
 
-def target_down(target: Local, seeded: Figures) -> Figures:
+def target_down(stack: Stack, target: Local, seeded: Figures) -> Figures:
     began = now()
     target.healthy = False
     pk = seeded["component_id"]
     down = wait_for(lambda: component_status(pk) == "major_outage" and now(), 60)
     opened = wait_for(lambda: automatic_incidents().unresolved().exists() and now(), 60)
+    page = wait_for(lambda: page_says(stack)[0] != OPERATIONAL and now(), 60, 0.2)
+    api = wait_for(lambda: page_says(stack)[1] != OPERATIONAL and now(), 60, 0.2)
     return {
         "seconds until major_outage": elapsed(began, down),
         "seconds until an automatic incident is open": elapsed(began, opened),
+        "seconds until the page's headline is not operational": elapsed(began, page),
+        "seconds until status.json is not operational": elapsed(began, api),
     }
 
 
 def regions_killed(
     stack: Stack, target: Local, sink: Sink, seeded: Figures, args: argparse.Namespace
-) -> Figures:
+) -> tuple[Figures, float]:
     """Kill two of three region workers with the target down; mend the target after
-    ``--down-seconds`` and watch ``--healthy-seconds`` more."""
+    ``--down-seconds`` and watch ``--healthy-seconds`` more. Returns the figures and
+    when the workers were killed."""
     pk, staff_before = seeded["component_id"], sink.recipients[STAFF]
     began, began_at = now(), dt.datetime.now(dt.UTC)
     for region in KILLED:
         stack.kill(region)
-    degraded_at, headlines, descriptions = None, Counter[str](), Counter[str]()
-    statuses, mended, all_ok = Counter[str](), None, 0
+    degraded_at, mended = None, None
+    seen: dict[str, dict[str, list[float]]] = {}
     while now() < began + args.down_seconds + args.healthy_seconds:
         if mended is None and now() >= began + args.down_seconds:
             target.healthy, mended = True, now()
         if degraded_at is None and degraded_since(pk):
             degraded_at = now()
-        code, html = stack.get("/")
-        found = HEADLINE.search(html)
-        headlines[found.group(1) if found else f"HTTP {code}"] += 1
-        all_ok += "All Systems Operational" in html
-        code, body = stack.get("/api/v2/status.json")
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            body = json.loads(body)["status"]["description"]
-        descriptions[body if code == 200 else f"HTTP {code}"] += 1
-        statuses[component_status(pk)] += 1
-        time.sleep(2)
-    resolved = automatic_incidents().filter(resolved_at__gte=began_at).count()
-    return {
+        headline, description, delayed_row = page_says(stack)
+        incident = automatic_incidents().order_by("-pk").first()
+        for name, value in (
+            ("page headline", headline),
+            ("status.json description", description),
+            ("a component row says monitoring delayed", str(delayed_row)),
+            ("component status", component_status(pk)),
+            ("automatic incident status", incident.status if incident else "none"),
+        ):
+            sighted(seen.setdefault(name, {}), value, now() - began)
+        time.sleep(1)
+    figures: Figures = {
         "seconds until monitoring_degraded_since is set": elapsed(began, degraded_at),
-        "page headline (times seen)": dict(headlines),
-        "page said 'All Systems Operational' (times)": all_ok,
-        "status.json description (times seen)": dict(descriptions),
-        "component status (times seen)": dict(statuses),
-        "target mended after (s)": elapsed(began, mended),
-        "automatic incidents resolved in the window": resolved,
+        "target mended at (s)": elapsed(began, mended),
+        **{f"{name} (seen)": sightings(values) for name, values in seen.items()},
+        "automatic incidents resolved in the window": automatic_incidents()
+        .filter(resolved_at__gte=began_at)
+        .count(),
         "automatic incidents still open": automatic_incidents().unresolved().count(),
         "staff alerts mailed": sink.recipients[STAFF] - staff_before,
-        "_began": began,
     }
+    return figures, began
 
 
 def regions_back(
     stack: Stack, sink: Sink, seeded: Figures, killed_at: float
 ) -> Figures:
     import redis
+    from django.conf import settings
 
     pk, staff_before = seeded["component_id"], sink.recipients[STAFF]
     broker = redis.Redis.from_url(BROKER_URL)
@@ -419,7 +466,8 @@ def regions_back(
     )
     time.sleep(5)
     dropped_after, metrics_after = dropped(), metrics_dropped(stack)
-    results = results_by_region(seeded["probe_id"], restart_at)
+    results = results_by_region(seeded["probe_id"], restart_at - KEEP)
+    spacing = 2 * settings.PROBE_STREAK_MIN_SPACING_PERCENT / 100
     figures: Figures = {
         "region workers down (s)": round(began - killed_at, 1),
         "seconds until monitoring recovered": elapsed(began, recovered),
@@ -427,8 +475,9 @@ def regions_back(
         "staff alerts mailed": sink.recipients[STAFF] - staff_before,
     }
     for region in REGIONS:
-        times = results[region]
+        times = [t for t in results[region] if t >= restart_at.timestamp()]
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        counted = counted_gaps(results[region], restart_at.timestamp(), spacing)
         figures[region] = {
             "batches queued at restart": queued.get(region, 0),
             "slots dropped (table)": dropped_after.get(region, 0)
@@ -438,53 +487,64 @@ def regions_back(
             "results after restart": len(times),
             "min gap between results (s)": round(min(gaps), 3) if gaps else None,
             "gaps under 1 s": sum(gap < 1 for gap in gaps),
+            "min gap between counted results (s)": (
+                round(min(counted), 3) if counted else None
+            ),
         }
     return figures
 
 
 def fan_out_killed(stack: Stack, sink: Sink, receiver: Local) -> Figures:
+    """Post an incident to every subscriber, SIGKILL the central worker once the sink
+    has taken 20 of its mails, restart it 2 s later and wait for every delivery."""
+    from django.db.models import Max
+
     from incidents.services import incident_create
     from notifications.models import Attempt, Delivery, DeliveryState, Event
-
-    def delivered() -> int:
-        return deliveries.filter(state=DeliveryState.DELIVERED).count()
 
     busy = Delivery.objects.filter(state__in=("pending", "sending"))
     wait_for(lambda: not busy.exists(), 60)
     sink.delay = 0.1  # 50 mails a batch: each batch takes about 5 s
-    mails, hooks = sum(sink.message_ids.values()), sum(receiver.webhook_ids.values())
+    mails, ids, hooks = sink.total(), len(sink.message_ids), receiver.total()
     incident = incident_create(name="Chaos fan-out", body="Sign-in fails for some.")
     event = wait_for(lambda: Event.objects.filter(incident=incident).first(), 10)
     deliveries = Delivery.objects.filter(event=event)
-    wait_for(lambda: delivered() >= 1, 60, every=0.05)
-    before_kill = f"{deliveries.count()} / {delivered()}"
+    delivered = deliveries.filter(state=DeliveryState.DELIVERED)
+    wait_for(lambda: sink.total() - mails >= 20, 60, every=0.05)
+    at_kill = f"{deliveries.count()} / {delivered.count()} / {sink.total() - mails}"
     stack.kill("central")
     time.sleep(2)
-    at_restart, began = f"{deliveries.count()} / {delivered()}", now()
+    began, restart_at = now(), dt.datetime.now(dt.UTC)
+    at_restart = f"{deliveries.count()} / {delivered.count()}"
     stack.start("central")
 
     def all_delivered() -> bool:
         event.refresh_from_db()
-        return bool(event.fanned_out_at) and delivered() == deliveries.count()
+        return bool(event.fanned_out_at) and delivered.count() == deliveries.count()
 
     done = wait_for(lambda: all_delivered() and now(), 180)
-    total = deliveries.count()
     sink.delay = 0.0
-    received = sum(sink.message_ids.values()) - mails
+    interrupted = Attempt.objects.filter(delivery__event=event, interrupted=True)
+    redone = deliveries.filter(attempt_log__interrupted=True).aggregate(
+        Max("delivered_at")
+    )
+    last = redone["delivered_at__max"]
     return {
-        "deliveries": total,
-        "planned / delivered at the kill": before_kill,
+        "deliveries": deliveries.count(),
+        "planned / delivered / mails taken by the sink at the kill": at_kill,
         "planned / delivered at restart": at_restart,
+        "seconds from restart until the interrupted ones are delivered": (
+            round((last - restart_at).total_seconds(), 1) if last else None
+        ),
         "seconds from restart until every delivery is delivered": elapsed(began, done),
-        "not delivered at the end": total - delivered(),
-        "attempts marked interrupted": Attempt.objects.filter(
-            delivery__event=event, interrupted=True
-        ).count(),
-        "mails received / repeats by Message-ID": (
-            f"{received} / {sum(n - 1 for n in sink.message_ids.values() if n > 1)}"
+        "not delivered at the end": deliveries.count() - delivered.count(),
+        "attempts marked interrupted": interrupted.count(),
+        "mails received / distinct Message-IDs / repeats": (
+            f"{sink.total() - mails} / {len(sink.message_ids) - ids} / "
+            f"{sink.total() - mails - (len(sink.message_ids) - ids)}"
         ),
         "webhooks received / repeats by webhook-id": (
-            f"{sum(receiver.webhook_ids.values()) - hooks} / "
+            f"{receiver.total() - hooks} / "
             f"{sum(n - 1 for n in receiver.webhook_ids.values() if n > 1)}"
         ),
     }
@@ -592,10 +652,10 @@ def run(args: argparse.Namespace) -> Figures:
     figures: Figures = {}
     try:
         figures["setup"] = setup(stack, seeded)
-        figures["target down"] = target_down(target, seeded)
-        killed = regions_killed(stack, target, sink, seeded, args)
+        figures["target down"] = target_down(stack, target, seeded)
+        killed, killed_at = regions_killed(stack, target, sink, seeded, args)
         figures["two regions killed"] = killed
-        figures["regions back"] = regions_back(stack, sink, seeded, killed["_began"])
+        figures["regions back"] = regions_back(stack, sink, seeded, killed_at)
         figures["fan-out killed"] = fan_out_killed(stack, sink, receiver)
         figures["bad bodies"] = bad_bodies(stack, seeded)
     finally:
