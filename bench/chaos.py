@@ -9,7 +9,8 @@ worker SIGKILLed mid fan-out; 6. bad bodies. It never fails on a figure, only wh
 the stack cannot start.
 
     make chaos
-    .venv/bin/python bench/chaos.py [--json] [--down-seconds 90] [--healthy-seconds 30]
+    .venv/bin/python bench/chaos.py [--json] [--scenarios 2,3,4,5,6]
+        [--down-seconds 90] [--healthy-seconds 30]
 """
 
 from __future__ import annotations
