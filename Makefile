@@ -108,5 +108,13 @@ SOAK_MINUTES ?= 30
 soak: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
+# Issue 13's chaos run on the production shape: granian, beat, a central, a dispatch and
+# three region workers on PostgreSQL and Redis; kills some, breaks the target, posts bad
+# bodies, and prints figures (not a test; about 6 minutes):  make chaos CHAOS_ARGS=--json
+.PHONY: chaos
+chaos: dev-venv
+	bin/ensure-services
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) var
