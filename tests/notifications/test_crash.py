@@ -100,7 +100,6 @@ def test_it_delivers_to_everyone_after_a_worker_is_killed_mid_fan_out(
         "NOTIFICATIONS_HEARTBEAT_SECONDS": "1",
         "NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS": "3",
         "DELIVERIES_SWEEP_SECONDS": "1",
-        "PROBES_DISPATCH_SECONDS": "3600",
     }
     log = tmp_path / "worker.log"
     first = start_worker("notifications", **worker_env)
@@ -190,7 +189,6 @@ def test_it_sends_again_within_seconds_what_a_killed_worker_was_sending(
         connection.default_channel.queue_purge("notifications")
     worker_env = {
         "NOTIFICATIONS_ALLOW_PRIVATE_TARGETS": "true",
-        "PROBES_DISPATCH_SECONDS": "3600",
     }
     log = tmp_path / "worker.log"
     first = start_worker("notifications", **worker_env)
