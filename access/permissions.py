@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, Value
 
 READ_SCOPE = "read"
 MANAGE_ALL_TOKENS = "tokens.manage_all_apitokens"
@@ -22,9 +24,6 @@ def permissions_load(user: Any) -> None:
     """Read the user's own and their roles' permissions in one query (Django's
     backend asks twice), into the caches ``has_perm`` reads: a token's every
     request needs them."""
-    from django.contrib.auth.models import Permission
-    from django.db.models import CharField, Value
-
     if user.is_superuser or not user.is_active:
         return  # has_perm answers these without the permissions
     fields = ("content_type__app_label", "codename", "source")

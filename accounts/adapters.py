@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from statuspage.clients import client_address
+from kit.clients import client_address
 
 from . import services, sso
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
-from statuspage.clients import client_address
+from kit.clients import client_address
 
 USER_AGENT_MAX = 300
 

@@ -25,6 +25,7 @@ from .models import (
     MaintenanceStatus,
     Origin,
 )
+from .report import MAX_DAYS
 
 NOT_AFFECTED = ""
 COMPONENT_CHOICES = [(NOT_AFFECTED, "Not affected"), *ComponentStatus.choices]
@@ -366,7 +367,6 @@ class ReportForm(ConsoleForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        from .report import MAX_DAYS  # the report's own limit
 
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")

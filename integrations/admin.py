@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 
-from statuspage.console import ShownOnceAdmin
+from kit.console import ShownOnceAdmin
 
 from . import services
 from .models import Integration

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kit.api.parsers import MAX_DEPTH, TooDeep, json_loads
 from probes.services import PushedAlert
-from statuspage.api.parsers import MAX_DEPTH, TooDeep, json_loads
 
 STATUSES = ("firing", "resolved")
 UNSTORABLE = "must not hold NUL characters or lone surrogates"

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidents.models import new_public_id
-from statuspage.digests import secret_digest
+from kit.digests import secret_digest
 
 
 class IntegrationKind(models.TextChoices):

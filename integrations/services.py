@@ -7,8 +7,8 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from kit.digests import secret_digest
 from probes.services import AlertsRecorded, PushedAlert, alerts_record
-from statuspage.digests import secret_digest
 
 from .models import Integration, IntegrationKind
 

@@ -69,7 +69,7 @@ class AlertsReceive(View):
     def receive(self, request: HttpRequest, integration: Integration) -> HttpResponse:
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-            # "error" too, as the API and statuspage.bodies answer a 413.
+            # "error" too, as the API and kit.bodies answer a 413.
             too_large = f"The body must be at most {MAX_BODY_BYTES} bytes."
             return _error(413, too_large, error=too_large)
         try:

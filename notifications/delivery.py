@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 from audit.recording import record
 from incidents.events import Kind
 from incidents.models import Page
+from kit.tasks import enqueue
 
 from .models import (
     Attempt,
@@ -161,10 +162,8 @@ def deliveries_enqueue(deliveries: QuerySet[Delivery]) -> int:
 
 
 def _queue(ids: list[int]) -> None:
-    from .tasks import deliveries_send  # tasks call services; import late
-
     Delivery.objects.filter(pk__in=ids).update(queued_at=timezone.now())
-    deliveries_send.apply_async(args=(ids,), queue="notifications")
+    enqueue("notifications.tasks.deliveries_send", args=(ids,), queue="notifications")
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from typing import Any
 from incidents.api.serializers import V2, PublicState, incident_queryset, timestamp
 from incidents.events import Change, Kind
 from incidents.models import Component
+from kit.tasks import enqueue
 
 from .delivery import after_commit
 from .models import Event
@@ -87,9 +88,11 @@ def event_record(change: Change) -> None:
     else:
         event = _incident_event(change, v2)
     event.save()
-    from .tasks import event_fan_out  # tasks call services; import late
-
     after_commit(
-        lambda: event_fan_out.apply_async(args=(event.pk,), queue="notifications"),
+        lambda: enqueue(
+            "notifications.tasks.event_fan_out",
+            args=(event.pk,),
+            queue="notifications",
+        ),
         f"the fan-out of event {event.pk}",
     )

@@ -15,7 +15,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.recording import record
+from incidents.api.serializers import V2, PublicState
 from incidents.models import Component, Incident
+from kit.tasks import enqueue
 
 from .delivery import after_commit, deliveries_enqueue
 from .models import (
@@ -29,6 +31,7 @@ from .models import (
     new_signing_secret,
 )
 from .tokens import CONFIRM, subscriber_for
+from .transports.webhook import check_url  # the SSRF rules live with the sender
 
 TEST_EVENT = "test"
 
@@ -57,8 +60,6 @@ def _check_scope(
 
 
 def _check_url(channel: str, url: str) -> str:
-    from .transports.webhook import check_url  # the SSRF rules live with the sender
-
     if not url:
         raise ValidationError({"url": "Enter the URL to send notifications to."})
     return check_url(url)
@@ -135,13 +136,11 @@ def _confirmation_queue(subscriber: Subscriber) -> None:
     The limit holds for every path and process: the row's conditional UPDATE
     grants each mail, and the database lets only one of two racing requests in.
     """
-    from .tasks import confirmation_send
-
     wait = confirmation_claim(subscriber_id=subscriber.pk)
     if wait:
         raise ConfirmationLimited(wait)
     after_commit(
-        lambda: confirmation_send.apply_async(args=(subscriber.pk,)),
+        lambda: enqueue("notifications.tasks.confirmation_send", args=(subscriber.pk,)),
         f"the confirmation of subscriber {subscriber.pk}",
     )
 
@@ -297,8 +296,6 @@ def subscriber_send_test(*, subscriber: Subscriber) -> Delivery:
             f"Only an active subscriber can get a test event; this one is "
             f"{subscriber.get_state_display().lower()}."
         )
-    from incidents.api.serializers import V2, PublicState
-
     v2 = V2(PublicState.load())
     status = v2.status()
     event = Event.objects.create(

@@ -9,10 +9,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kit.tasks import enqueue
+
 from .models import BeatTick, Probe, ProbeKindName
 from .selectors import DISPATCH_TICK
 
 Claim = tuple[int, str]  # (probe id, due slot as ISO-8601)
+# The task that runs a batch (probes.tasks), enqueued by name: tasks call services.
+RUN_BATCH = "probes.tasks.probes_run_batch"
 
 
 @transaction.atomic
@@ -54,8 +58,6 @@ def beat_tick_record(*, task: str, now: dt.datetime) -> None:
 
 def probes_dispatch(*, now: dt.datetime | None = None) -> int:
     """One beat tick: claim what is due and enqueue it per region. Returns the count."""
-    from .tasks import probes_run_batch  # tasks call services; import late
-
     now = now or timezone.now()
     claims = probes_claim_due(now=now, limit=settings.PROBE_CLAIM_LIMIT)
     # Its age on the console and in /metrics is how a stopped beat shows.
@@ -72,7 +74,8 @@ def probes_dispatch(*, now: dt.datetime | None = None) -> int:
             # The runner drops the slots too late to run, judged on the database's
             # clock. Celery's expiry, judged between this machine's clock and the
             # region's, only bounds what a region without workers piles up.
-            probes_run_batch.apply_async(
+            enqueue(
+                RUN_BATCH,
                 args=(region, batch),
                 queue=f"probes.{region}",
                 expires=settings.PROBE_BATCH_EXPIRES_SECONDS,

@@ -19,7 +19,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from incidents.models import Component
-from statuspage.digests import secret_digest
+from kit.digests import secret_digest
 
 from . import results
 from .kinds import kind_class

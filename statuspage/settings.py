@@ -162,6 +162,8 @@ INSTALLED_APPS = [
     "integrations",
     "access",
     "audit",
+    "configfile",
+    "metrics",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -169,19 +171,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Outermost, so it times and logs every answer, the snapshot's too.
-    "statuspage.access.AccessLogMiddleware",
+    "kit.access.AccessLogMiddleware",
     # Published public pages are answered from the snapshot, with no query.
     "incidents.snapshot.serve.SnapshotMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy (settings: CONTENT_SECURITY_POLICY).
-    "statuspage.policy.PolicyMiddleware",
+    "kit.policy.PolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Statuspage's old clients add .json to management API paths.
-    "statuspage.api.compat.JsonSuffixMiddleware",
+    "kit.api.compat.JsonSuffixMiddleware",
     # A body too large for the API is a JSON 413 before anything reads it.
-    "statuspage.bodies.BodyLimitMiddleware",
+    "kit.bodies.BodyLimitMiddleware",
     # The console answers 503 up front while PostgreSQL or Redis is out.
-    "statuspage.middleware.ConsoleServersMiddleware",
+    "kit.middleware.ConsoleServersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -333,12 +335,12 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
-# One line per request on the logger "heliograph.access" (statuspage.access), with
+# One line per request on the logger "heliograph.access" (kit.access), with
 # the secret part of token URLs replaced; the web server's own access log stays off.
 ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
 # Celery: the embedded default keeps the broker in an SQLite file under var/, so a
-# bare machine needs no server (statuspage/broker.py says why it is safe with several
+# bare machine needs no server (kit/broker.py says why it is safe with several
 # processes); production sets CELERY_BROKER_URL=redis://...
 CELERY_BROKER_URL = (
     env_str("CELERY_BROKER_URL") or f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
@@ -470,7 +472,7 @@ PROBE_CONCURRENCY = env_int("PROBE_CONCURRENCY", 100)
 # so it must be far above any clock skew.)
 PROBE_BATCH_EXPIRES_SECONDS = env_int("PROBE_BATCH_EXPIRES_SECONDS", 3600)
 # Probes reach private and loopback targets, never link-local, multicast or cloud
-# metadata addresses (statuspage/addresses.py) unless listed here (CIDRs, e.g.
+# metadata addresses (kit/addresses.py) unless listed here (CIDRs, e.g.
 # 169.254.10.0/24); a metadata address only by an entry of that one address.
 PROBE_ALLOWED_NETWORKS = env_networks("PROBE_ALLOWED_NETWORKS")
 # Journey credentials by name (PROBE_SECRET_<NAME>), read from the environment, and
@@ -634,15 +636,15 @@ RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tokens.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["access.api.TokenPermissions"],
-    "DEFAULT_THROTTLE_CLASSES": ["statuspage.api.throttling.TokenRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "statuspage.api.pagination.PagePagination",
+    "DEFAULT_THROTTLE_CLASSES": ["kit.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "kit.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "statuspage.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "kit.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         # DRF's, refusing bodies nested past 64 levels with a 400.
-        "statuspage.api.parsers.JSONParser",
-        "statuspage.api.compat.BracketFormParser",
+        "kit.api.parsers.JSONParser",
+        "kit.api.compat.BracketFormParser",
     ],
     "UNAUTHENTICATED_USER": None,
 }
@@ -650,21 +652,21 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 300)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Heliograph management API",
-    # The description is statuspage.api.schema.GUIDE (a postprocessing hook).
+    # The description is kit.api.schema.GUIDE (a postprocessing hook).
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     # Form-encoded bodies are accepted for old scripts, but JSON is the API.
-    "PARSER_WHITELIST": ["statuspage.api.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["kit.api.parsers.JSONParser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "statuspage.api.schema.statuspage_paths",
-        "statuspage.api.schema.error_responses",
-        "statuspage.api.schema.introduction",
+        "kit.api.schema.statuspage_paths",
+        "kit.api.schema.error_responses",
+        "kit.api.schema.introduction",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
@@ -755,7 +757,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=SIGNIN_LOCKOUT_MINUTES)
 # let an attacker reset the count for every other.
 AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_CALLABLE = "accounts.throttling.client_username"
-AXES_CLIENT_IP_CALLABLE = "statuspage.clients.client_address"
+AXES_CLIENT_IP_CALLABLE = "kit.clients.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "csrfmiddlewaretoken"]
 AXES_VERBOSE = False
@@ -823,8 +825,8 @@ SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # No token of a path in any line (statuspage.access).
-    "filters": {"no_tokens": {"()": "statuspage.access.TokenFilter"}},
+    # No token of a path in any line (kit.access).
+    "filters": {"no_tokens": {"()": "kit.access.TokenFilter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["no_tokens"]}
     },

@@ -4,9 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from statuspage.bodies import TerminatedBodies
+from kit.bodies import TerminatedBodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
 
-# Chunked bodies read whole (statuspage.bodies), under granian and gunicorn alike.
+# Chunked bodies read whole (kit.bodies), under granian and gunicorn alike.
 application = TerminatedBodies(get_wsgi_application())

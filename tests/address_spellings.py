@@ -1,5 +1,5 @@
 """Spellings of addresses no probe or notification may reach, shared by the tests of
-``statuspage.addresses``, the probe kinds and the subscriber URL check; and the
+``kit.addresses``, the probe kinds and the subscriber URL check; and the
 real-machine tricks those tests use: names in /etc/hosts, addresses on loopback.
 """
 

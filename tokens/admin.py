@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from access.permissions import MANAGE_ALL_TOKENS, user_may
-from statuspage.console import ShownOnceAdmin, staff_member
+from kit.console import ShownOnceAdmin, staff_member
 
 from . import services
 from .models import ApiToken

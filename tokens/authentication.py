@@ -10,7 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from access.permissions import permissions_load
-from statuspage.digests import secret_digest
+from kit.digests import secret_digest
 
 from .models import ApiToken
 from .services import token_touch

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access.permissions import may_manage_token_of, require
-from statuspage.digests import secret_digest
+from kit.digests import secret_digest
 
 from .models import PREFIX_LENGTH, TOKEN_PREFIX, ApiToken, TokenScope
 

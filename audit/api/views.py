@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.models import AuditEntry
-from statuspage.api.base import ResourceViewSet, read_filters
+from incidents.api.v1.base import ResourceViewSet
+from kit.api.base import read_filters
 
 from . import serializers as s
 

@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from access.permissions import require, user_may
-from statuspage.console import staff_member
+from kit.console import staff_member
 
 from .. import services, uptime
 from ..forms import ComponentForm, ReportForm

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from statuspage.console import staff_member
+from kit.console import staff_member
 
 from .. import services
 from ..forms import (

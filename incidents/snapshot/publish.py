@@ -23,6 +23,7 @@ from django.db import transaction
 
 from incidents.events import Change, Kind
 from incidents.evidence import components_evidence
+from kit.tasks import enqueue
 
 from . import artifacts
 from .export import snapshot_export
@@ -272,9 +273,8 @@ def snapshot_request(*, full: bool = False, records: bool = False) -> None:
     the uptime records, always asks)."""
     if not _pending_claim(current_store()) and not (full or records):
         return
-    from incidents.tasks import snapshot_publish as task  # tasks import services
-
-    task.apply_async(
+    enqueue(
+        "incidents.tasks.snapshot_publish",
         kwargs={"requested_at": time.time(), "full": full, "records": records},
         countdown=_delay(),
         queue="default",

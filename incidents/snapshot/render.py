@@ -24,7 +24,7 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from incidents.models import Component, Incident, Page
-from statuspage.policy import PolicyMiddleware
+from kit.policy import PolicyMiddleware
 
 from . import artifacts
 

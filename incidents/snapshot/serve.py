@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
-from statuspage.policy import default_policy
+from kit.policy import default_policy
 
 from . import artifacts
 from .store import Entry, Manifest, Reader, current_reader, gzip_encode

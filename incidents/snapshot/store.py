@@ -32,6 +32,8 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from kit.servers import redis_client
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
@@ -126,12 +128,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 @lru_cache(maxsize=8)
-def redis_client(url: str, timeout: float) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout
-    )
-
-
 class Store:
     """The snapshot in one folder and under one Redis prefix."""
 

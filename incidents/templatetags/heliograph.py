@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from statuspage.policy import meta_policy
+from kit.policy import meta_policy
 
 register = template.Library()
 

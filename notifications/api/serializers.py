@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from kit.api.fields import Flag, Text
 from notifications.models import (
     Channel,
     Delivery,
@@ -22,7 +23,6 @@ from notifications.models import (
     Subscriber,
     SubscriberState,
 )
-from statuspage.api.fields import Flag, Text
 
 # Statuspage's ``state`` filter values, and Heliograph's own name for unconfirmed.
 STATES: dict[str, list[str]] = {

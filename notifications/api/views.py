@@ -19,17 +19,11 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from incidents.api.v1.base import ResourceViewSet
 from incidents.models import Component
+from kit.api.base import by_public_id, conflicts, envelope, read_filters, refusals
 from notifications import subscribers as services
 from notifications.models import Channel, Delivery, Scope, Subscriber
-from statuspage.api.base import (
-    ResourceViewSet,
-    by_public_id,
-    conflicts,
-    envelope,
-    read_filters,
-    refusals,
-)
 
 from . import serializers as s
 

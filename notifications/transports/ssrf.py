@@ -1,5 +1,5 @@
 """Where subscriber URLs may lead: the sign-up check, by the rules of
-``statuspage.addresses``.
+``kit.addresses``.
 
 Anyone can sign a URL up, so a URL is a way for strangers to make this server send
 requests. Notifications only go to public addresses; ``check_url`` refuses others
@@ -7,7 +7,7 @@ at sign-up, and ``net`` applies the same rules to the address actually connected
 to, at every send. ``NOTIFICATIONS_ALLOW_PRIVATE_TARGETS`` (development and tests)
 lets private and loopback addresses through, never the cloud metadata, link-local
 or multicast ones. The address rules themselves (spellings, ranges, the metadata
-list) are the shared ones of ``statuspage.addresses``, which probes use too.
+list) are the shared ones of ``kit.addresses``, which probes use too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from yarl import URL
 
-from statuspage.addresses import (
+from kit.addresses import (
     ends_in_number,
     notification_problem,
     standard_address,

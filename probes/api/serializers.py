@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.models import Component
+from kit.api.fields import Flag, Number, PublicIdOf, Text
 from probes.kinds.base import Outcome
 from probes.models import (
     OUTCOME_CHOICES,
@@ -27,7 +28,6 @@ from probes.models import (
     RegionState,
 )
 from probes.verdict import speaks
-from statuspage.api.fields import Flag, Number, PublicIdOf, Text
 
 # A region's state follows results that ran: a skipped step leaves it as it was.
 STATE_CHOICES = [

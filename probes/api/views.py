@@ -23,10 +23,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from incidents.api.v1.base import ResourceViewSet
+from kit.api.base import envelope, read_filters, refusals
 from probes import services
 from probes.kinds.base import Outcome
 from probes.models import Probe, ProbeKindName, ProbeResult, RegionState
-from statuspage.api.base import ResourceViewSet, envelope, read_filters, refusals
 
 from . import serializers as s
 

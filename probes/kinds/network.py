@@ -3,7 +3,7 @@
 Probe targets are chosen by staff, so private and loopback hosts are fine; cloud
 metadata endpoints (they hand out credentials), link-local and multicast addresses
 are not, in any spelling, unless PROBE_ALLOWED_NETWORKS allows them (the probe
-policy of ``statuspage.addresses``). The rule is applied where a config names a
+policy of ``kit.addresses``). The rule is applied where a config names a
 literal address (``host_problem``, when it is saved) and to the address actually
 connected to: every name resolved, the host of every request and redirect, and
 each socket as it connects, so neither DNS nor a redirect can lead a probe there.
@@ -24,7 +24,7 @@ from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 from yarl import URL
 
-from statuspage.addresses import parse_host, probe_problem, standard_address
+from kit.addresses import parse_host, probe_problem, standard_address
 
 USER_AGENT = "Heliograph-probe/1.0"
 ALLOW_HINT = "probes may not reach it unless PROBE_ALLOWED_NETWORKS allows it"

@@ -453,7 +453,7 @@ def test_it_asks_for_one_publish_for_a_burst_of_changes(
 ) -> None:
     asked: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        tasks.snapshot_publish, "apply_async", lambda **kw: asked.append(kw)
+        publish, "enqueue", lambda name, **kw: asked.append({"task": name, **kw})
     )
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -465,6 +465,7 @@ def test_it_asks_for_one_publish_for_a_burst_of_changes(
     ]
     assert len(ours) == 20
     assert len(asked) == 1
+    assert asked[0]["task"] == tasks.snapshot_publish.name
     assert asked[0]["queue"] == "default"
     assert asked[0]["countdown"] == pytest.approx(0.3)
     assert asked[0]["kwargs"]["full"] is False
@@ -527,7 +528,7 @@ def test_it_renders_everything_again_when_the_page_settings_change(
 ) -> None:
     asked: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        tasks.snapshot_publish, "apply_async", lambda **kw: asked.append(kw)
+        publish, "enqueue", lambda name, **kw: asked.append({"task": name, **kw})
     )
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -299,7 +299,7 @@ def test_it_uses_no_network_to_check_a_literal_address() -> None:
 def test_it_refuses_every_spelling_of_a_metadata_link_local_or_multicast_url(
     spelling: Spelling,
 ) -> None:
-    """The shared table of ``statuspage.addresses``, as subscriber URLs; an IPv4
+    """The shared table of ``kit.addresses``, as subscriber URLs; an IPv4
     address spelled oddly is refused for that before any reading of it."""
     with pytest.raises(ValidationError) as refused:
         check_url(f"https://{spelling.url_host()}/hook")

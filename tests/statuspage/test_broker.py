@@ -1,4 +1,4 @@
-"""The embedded broker (statuspage/broker.py): kombu's SQLAlchemy transport on an
+"""The embedded broker (kit/broker.py): kombu's SQLAlchemy transport on an
 SQLite file, as the embedded default configures it, shared by several processes."""
 
 from __future__ import annotations
@@ -110,9 +110,16 @@ def test_it_delivers_each_message_exactly_once_across_processes(
     assert sum(1 for one in taken if one) > 1  # the consumers really shared the work
 
 
+PREPARE = "from statuspage.celery import broker_prepare; broker_prepare()"
+
+
 def test_it_keeps_only_the_messages_still_waiting(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-c", "from statuspage.broker import main; main()"],
+        [
+            sys.executable,
+            "-c",
+            "from statuspage.celery import broker_prepare; broker_prepare()",
+        ],
         cwd=ROOT,
         env=_env(tmp_path),
         check=True,

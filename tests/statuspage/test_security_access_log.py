@@ -23,11 +23,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kit.access import logged_path
 from notifications.models import Channel
 from notifications.subscribers import subscriber_subscribe
 from notifications.tokens import CONFIRM, MANAGE, token_for
 from probes.services import probe_create
-from statuspage.access import logged_path
 from tests.conftest import ROOT, make_component, make_page, worker_database_url
 from tests.servers import free_port, stop_process, wait_for_port
 

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidents import services
+from incidents.api.v1.base import ResourceViewSet
 from incidents.models import (
     Component,
     Incident,
@@ -30,8 +31,8 @@ from incidents.models import (
     MaintenanceStatus,
     StatusSource,
 )
-from statuspage.api.base import ResourceViewSet, by_public_id, envelope, refusals
-from statuspage.api.pagination import PagePagination
+from kit.api.base import by_public_id, envelope, refusals
+from kit.api.pagination import PagePagination
 
 from . import serializers as s
 

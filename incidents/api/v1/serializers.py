@@ -24,7 +24,7 @@ from incidents.models import (
     MaintenanceStatus,
     Page,
 )
-from statuspage.api.fields import Address, Flag, Number, PublicIdOf, Text
+from kit.api.fields import Address, Flag, Number, PublicIdOf, Text
 
 STATUS_CHOICES = ComponentStatus.choices
 

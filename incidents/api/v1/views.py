@@ -15,16 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidents import services
+from incidents.api.v1.base import PageScopedViewSet, ResourceViewSet
 from incidents.models import Component, IncidentTemplate, Page, StatusSource
 from incidents.services.components import DESCRIPTIVE_FIELDS
-from statuspage.api.base import (
-    PageScopedViewSet,
-    ResourceViewSet,
-    by_public_id,
-    conflicts,
-    envelope,
-    refusals,
-)
+from kit.api.base import by_public_id, conflicts, envelope, refusals
 
 from . import serializers as s
 

@@ -12,8 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from statuspage.configfile import ConfigError, apply_file
-from statuspage.configfile.source import read
+from configfile.apply import apply_file
+from configfile.source import ConfigError, read
 
 
 class Command(BaseCommand):

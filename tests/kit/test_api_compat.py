@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.models import Component, Incident
-from statuspage.api.compat import nest
+from kit.api.compat import nest
 from tests.api_helpers import api_client, body, v1
 from tests.conftest import make_component, make_group
 

@@ -6,7 +6,8 @@ message whole or not at all, and two processes never take the same one. (kombu's
 file-system transport read files that another process was still writing, and the
 worker stopped on JSON it could not parse: kombu issue #1551.) What this module adds:
 
-1. ``broker_prepare`` (bin/run calls it before any process starts): the tables, WAL
+1. ``broker_prepare`` (bin/run calls it, through statuspage.celery, before any
+   process starts): the tables, WAL
    (polls and publishers read while one writes), a trigger that deletes a message
    once taken (kombu keeps taken rows for ever, a row per task), and the queues, so
    the processes that start together never race to create the same one.
@@ -25,6 +26,8 @@ import os
 import sqlite3
 from contextlib import closing
 
+from celery import Celery
+from django.conf import settings
 from kombu import Exchange, Queue
 from kombu.transport import sqlalchemy as sqlalchemy_transport
 
@@ -48,17 +51,13 @@ def sqlite_broker_path(url: str) -> str | None:
 
 
 def broker_queues() -> list[str]:
-    from django.conf import settings
-
     routed = [route["queue"] for route in settings.CELERY_TASK_ROUTES.values()]
     regions = [f"probes.{region}" for region in settings.PROBE_REGIONS]
     return [settings.CELERY_TASK_DEFAULT_QUEUE, *routed, *regions]
 
 
-def broker_prepare() -> None:
+def broker_prepare(app: Celery) -> None:
     """Create the embedded broker's tables, trigger and queues; a no-op elsewhere."""
-    from statuspage.celery import app
-
     path = sqlite_broker_path(app.conf.broker_url)
     if path is None:
         return
@@ -79,12 +78,3 @@ def _fresh_pools_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_fresh_pools_after_fork)
-
-
-def main() -> None:
-    """bin/run: ``python -c 'from statuspage.broker import main; main()'``."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
-    django.setup()
-    broker_prepare()

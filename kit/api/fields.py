@@ -3,7 +3,7 @@
 DRF's fields coerce what a form would send: ``0`` becomes ``false``, ``12`` becomes
 ``"12"``, ``"3"`` becomes ``3``. A JSON API that quietly guesses hides client bugs,
 so these refuse anything but the declared type, with a 400 naming the field. A
-form-encoded body (``statuspage.api.compat``) has only strings, and is read as DRF
+form-encoded body (``kit.api.compat``) has only strings, and is read as DRF
 reads forms.
 """
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from statuspage.configfile import ConfigError, export
+from configfile.export import export
+from configfile.source import ConfigError
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from statuspage import addresses
-from statuspage.addresses import (
+from kit import addresses
+from kit.addresses import (
     embedded_ipv4,
     ends_in_number,
     notification_problem,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from configfile.source import MAX_FILE_BYTES
 from incidents.models import Component, Incident
-from statuspage.configfile.source import MAX_FILE_BYTES
 from tests.api_helpers import api_client, body, v1
 from tests.conftest import make_component, make_page
 from tests.integrations.conftest import make_integration, post

@@ -1,4 +1,4 @@
-"""Prometheus metrics at ``/metrics``, read from the database at each scrape.
+"""The metric families, read from the database at each scrape.
 
 Nothing is counted in process memory: every scrape asks the database, one aggregated
 query per group of families, so any number of web workers (gunicorn, granian) answer
@@ -10,22 +10,15 @@ gauges, not counters: a Prometheus counter must never go down.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.request import Request
 
-from access.permissions import missing, refusal
 from incidents.models import (
     OPEN_INCIDENT_STATUSES,
     Component,
@@ -46,13 +39,10 @@ from notifications.models import (
 from probes.kinds.base import Outcome
 from probes.models import DroppedSlots, ProbeKindName, ProbeResult, RegionState
 from probes.selectors import monitoring_overview
-from tokens.authentication import ApiTokenAuthentication
 
 # Long enough that a probe run hourly still shows its last result, short enough
 # that the query reads a small slice of the started_at index.
 RECENT_RESULTS = dt.timedelta(hours=1)
-NOT_PROVIDED = "Authentication credentials were not provided."
-METRICS_PERMISSION = "probes.view_probe"
 
 COMPONENT_STATUSES = [status.value for status in ComponentStatus]
 KIND_STATUSES = {
@@ -334,47 +324,3 @@ class DatabaseCollector:
 # scrapes of the same page disagree.
 REGISTRY = CollectorRegistry()
 REGISTRY.register(DatabaseCollector())
-
-
-def address_allowed(request: HttpRequest) -> bool:
-    """The connection's address is in METRICS_ALLOWED_IPS. REMOTE_ADDR only: a
-    forwarded header is whatever the client wrote, unless a proxy we trust set it."""
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped  # a dual-stack socket reports ::ffff:10.0.0.5
-    return any(address in network for network in settings.METRICS_ALLOWED_IPS)
-
-
-def token_refusal(request: HttpRequest) -> str | None:
-    """None when the request carries a live API token (either scope) whose owner
-    may read the probes, else why not, in the management API's words."""
-    try:
-        authenticated = ApiTokenAuthentication().authenticate(Request(request))
-    except AuthenticationFailed as error:
-        return str(error.detail)
-    if authenticated is None:
-        return NOT_PROVIDED
-    user, token = authenticated
-    lacking = missing(user, [METRICS_PERMISSION], token)
-    return refusal(lacking[0], token) if lacking else None
-
-
-def refuse(reason: str) -> HttpResponse:
-    response = HttpResponse(
-        f"{reason}\n", status=401, content_type="text/plain; charset=utf-8"
-    )
-    response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-    return response
-
-
-@never_cache
-@require_GET
-def metrics(request: HttpRequest) -> HttpResponse:
-    if not address_allowed(request):
-        reason = token_refusal(request)
-        if reason is not None:
-            return refuse(reason)
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

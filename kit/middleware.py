@@ -9,7 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
-from incidents.snapshot.store import current_store
+from kit.servers import redis_client
 
 
 def servers_check() -> None:
@@ -20,9 +20,8 @@ def servers_check() -> None:
     """
     connection.close_if_health_check_failed()
     connection.ensure_connection()
-    client = current_store().connect(settings.REDIS_TIMEOUT_SECONDS)
-    if client is not None:
-        client.ping()
+    if settings.REDIS_URL:
+        redis_client(settings.REDIS_URL, settings.REDIS_TIMEOUT_SECONDS).ping()
 
 
 class ConsoleServersMiddleware:
@@ -30,7 +29,7 @@ class ConsoleServersMiddleware:
     the public page. Without this check the sign-in page would still show while
     PostgreSQL is out, only to fail once the password is sent, and a change saved
     while Redis is out would reach the public page only after Redis is back.
-    ``handler500`` turns the error into a 503 naming the server (statuspage.errors).
+    ``handler500`` turns the error into a 503 naming the server (kit.errors).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]):

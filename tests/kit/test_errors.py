@@ -17,7 +17,7 @@ from django.db import OperationalError
 from django.test import Client, RequestFactory
 from kombu.exceptions import OperationalError as BrokerError
 
-from statuspage import errors
+from kit import errors
 from tests.conftest import make_component, make_page
 
 pytestmark = pytest.mark.django_db

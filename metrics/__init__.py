@@ -1,0 +1,1 @@
+"""``/metrics``: what Prometheus scrapes about probes, regions, beat and deliveries."""
