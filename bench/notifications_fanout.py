@@ -15,35 +15,27 @@ Quick run: ``.venv/bin/python bench/notifications_fanout.py --emails 2000
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import re
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from common import (
-    BENCH_DIR,
     CPUS,
-    ROOT,
     base_env,
     bench_database,
-    children,
     cpu_snapshot_of,
     cpu_spent,
-    database_prepare,
+    django_start,
+    local_server,
     print_machine,
     print_table,
     redis_flush,
     service_pids,
-    stop_process,
 )
+from workers import Workers, bench_script, workers_start, workers_stop
 
 DATABASE_NAME = "heliograph_bench"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -67,25 +59,6 @@ def bench_env() -> dict[str, str]:
         **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         "CELERY_BROKER_URL": broker,
     }
-
-
-@contextlib.contextmanager
-def server(script: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    """One of the bench's local servers in its own process; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / script)],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline() or 0)
-        if not port:
-            raise RuntimeError(f"{script} did not start")
-        yield port, process
-    finally:
-        stop_process(process)
 
 
 def server_summary(process: subprocess.Popen[str]) -> str:
@@ -189,64 +162,11 @@ class Shape:
     def label(self) -> str:
         return f"{self.pool}:{self.size}"
 
-
-@dataclass
-class Workers:
-    shape: Shape
-    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def pids(self) -> list[int]:
-        pids = [p.pid for p in self.processes]
-        return pids + [child for pid in pids for child in children(pid)]
-
-
-def workers_start(shape: Shape, env: dict[str, str]) -> Workers:
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    if shape.pool == "solo":
-        pools = [["--pool", "solo", "--concurrency", "1"]] * shape.size
-    else:
-        pools = [["--pool", shape.pool, "--concurrency", str(shape.size)]]
-    workers = Workers(shape)
-    for number, pool in enumerate(pools):
-        log = BENCH_DIR / f"notifications-worker-{shape.pool}-{number}.log"
-        log.unlink(missing_ok=True)
-        command = [
-            *(sys.executable, str(ROOT / "bench" / "notifications_worker.py")),
-            *("-Q", QUEUE, "-n", f"bench-{number}-{uuid.uuid4().hex[:6]}@%h"),
-            *pool,
-            *("--loglevel", "INFO", "--logfile", str(log)),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        workers.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-        workers.logs.append(log)
-    _wait_ready(workers)
-    return workers
-
-
-def _wait_ready(workers: Workers, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in workers.processes):
-            raise RuntimeError(f"a worker exited early; see {workers.logs}")
-        if all(log.exists() and " ready." in log.read_text() for log in workers.logs):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"workers not ready after {timeout:g} s; see {workers.logs}")
-
-
-def workers_stop(workers: Workers) -> None:
-    for process in workers.processes:
-        stop_process(process)
+    def pools(self) -> list[list[str]]:
+        """Each worker process's --pool and --concurrency options."""
+        if self.pool == "solo":
+            return [["--pool", "solo", "--concurrency", "1"]] * self.size
+        return [["--pool", self.pool, "--concurrency", str(self.size)]]
 
 
 SEND_LINE = re.compile(r"bench-send deliveries=(?P<count>\d+) (?P<figures>.*)")
@@ -268,8 +188,7 @@ class Phases:
 
 def logs_read(workers: Workers) -> Phases:
     phases = Phases()
-    for log in workers.logs:
-        text = log.read_text() if log.exists() else ""
+    for text in workers.log_texts():
         for match in SEND_LINE.finditer(text):
             figures = _figures(match["figures"])
             phases.batches += 1
@@ -431,7 +350,13 @@ def scenario_run(
     figures = Figures(
         config, subscribers, hanging if config.channel == "webhook" else 0
     )
-    workers = workers_start(config.shape, {**env, **config.worker_env(servers["sink"])})
+    workers = workers_start(
+        bench_script("notifications_worker.py"),
+        queue=QUEUE,
+        pools=config.shape.pools(),
+        env={**env, **config.worker_env(servers["sink"])},
+        name=f"notifications-worker-{config.shape.pool}",
+    )
     try:
         groups = {
             "workers": workers.pids(),
@@ -612,13 +537,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
 def main() -> None:
     args = parse_args()
     env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
+    django_start(env)
     redis_flush(env["CELERY_BROKER_URL"])
-
-    import django
-
-    django.setup()
     import statuspage.celery  # noqa: F401  (configures the app the tasks send with)
 
     print_machine(
@@ -630,8 +550,8 @@ def main() -> None:
     all_figures = []
     try:
         with (
-            server("smtp_sink.py") as (sink_port, sink),
-            server("webhook_receiver.py") as (receiver_port, receiver),
+            local_server("smtp_sink.py") as (sink_port, sink),
+            local_server("webhook_receiver.py") as (receiver_port, receiver),
         ):
             hanging = subscribers_create(
                 args.emails,

@@ -40,7 +40,7 @@ from common import (
     CPUS,
     base_env,
     bench_database,
-    database_prepare,
+    django_start,
     percentile,
     print_machine,
     print_table,
@@ -316,13 +316,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
-
-    import django
-
-    django.setup()
+    django_start(bench_env())
     from django.utils import timezone
 
     from incidents.models import Component
