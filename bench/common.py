@@ -3,10 +3,13 @@ stop, the machine header, tables, and CPU seconds read from /proc."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
 import os
 import platform
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,6 +104,28 @@ def local_server(script: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
         yield port, process
     finally:
         stop_process(process)
+
+
+def listening_socket(backlog: int) -> socket.socket:
+    """For a local server: a socket listening on a free port of 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    return sock
+
+
+async def until_terminated(
+    sock: socket.socket, stop: asyncio.Event | None = None
+) -> None:
+    """For a local server already serving on ``sock``: say its port as the first
+    line (what ``local_server`` reads), and return on TERM or INT (setting ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(sock.getsockname()[1], flush=True)
+    await stop.wait()
 
 
 # --- machine ----------------------------------------------------------------------
@@ -234,8 +259,6 @@ def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
