@@ -233,10 +233,11 @@ class Config:
 
 
 @dataclass
-class Progress:  # deliveries planned, claimed, with an attempt, delivered
-    planned: int = 0
-    started: int = 0
-    ended: int = 0
+class Progress:
+    planned: int = 0  # delivery rows
+    started: int = 0  # claimed at least once
+    ended: int = 0  # first attempt finished (answered, timed out or interrupted)
+    settled: int = 0  # in a final state: delivered, failed or cancelled
     delivered: int = 0
 
 
@@ -263,10 +264,17 @@ def progress_read(event_id: int) -> Progress:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # Not ``attempts > 0``: ``_claim`` counts the attempt when it claims, before
+        # anything is sent. An attempt has ended once ``_record`` (or the sweep)
+        # wrote its ``finished_at``.
         cursor.execute(
-            "SELECT count(*), count(claimed_at), count(*) FILTER (WHERE attempts > 0),"
-            " count(*) FILTER (WHERE state = 'delivered')"
-            " FROM notifications_delivery WHERE event_id = %s",
+            "SELECT count(*), count(d.claimed_at),"
+            " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM notifications_attempt a"
+            "  WHERE a.delivery_id = d.id AND a.number = 1"
+            "  AND a.finished_at IS NOT NULL)),"
+            " count(*) FILTER (WHERE d.state IN ('delivered', 'failed', 'cancelled')),"
+            " count(*) FILTER (WHERE d.state = 'delivered')"
+            " FROM notifications_delivery d WHERE d.event_id = %s",
             [event_id],
         )
         return Progress(*cursor.fetchone())
@@ -288,10 +296,12 @@ def publish(label: str) -> tuple[float, dt.datetime, int]:
 
 
 def wait_delivered(event_id: int, figures: Figures, deadline: float) -> None:
-    """Poll the deliveries until every first attempt has ended or the deadline;
-    note when each count reached the number of subscribers."""
+    """Poll the deliveries until every first attempt has ended and every delivery
+    but the hanging receivers' is in a final state, or the deadline; note when each
+    count reached the number of subscribers. (A hanging receiver's delivery waits
+    for its retry, which is not waited for.)"""
     expected = figures.subscribers
-    expected_delivered = expected - figures.hanging
+    expected_settled = expected - figures.hanging
     started = time.perf_counter() - figures.publish
     while time.perf_counter() - started < deadline:
         now = time.perf_counter() - started
@@ -300,10 +310,11 @@ def wait_delivered(event_id: int, figures: Figures, deadline: float) -> None:
             figures.planned = now
         if figures.started is None and seen.started >= expected:
             figures.started = now
-        if figures.delivered is None and seen.delivered >= expected_delivered:
-            figures.delivered = now
-        if seen.ended >= expected:
+        if figures.ended is None and seen.ended >= expected:
             figures.ended = now
+        if figures.delivered is None and seen.settled >= expected_settled:
+            figures.delivered = now
+        if figures.ended is not None and figures.delivered is not None:
             return
         time.sleep(POLL_SECONDS)
 
@@ -313,18 +324,22 @@ def exact_times(event_id: int, started_at: dt.datetime, figures: Figures) -> Non
     and count the outcomes."""
     from django.db.models import Count, Max
 
-    from notifications.models import Delivery, Event
+    from notifications.models import Attempt, Delivery, Event
 
     def since(moment: dt.datetime | None) -> float | None:
         return None if moment is None else (moment - started_at).total_seconds()
 
     deliveries = Delivery.objects.filter(event_id=event_id)
     latest = deliveries.aggregate(Max("claimed_at"), Max("delivered_at"))
+    first_ended = Attempt.objects.filter(delivery__event_id=event_id, number=1)
+    ended = first_ended.aggregate(Max("finished_at"))["finished_at__max"]
     fanned_out = Event.objects.get(pk=event_id).fanned_out_at
     if figures.planned is not None:
         figures.planned = since(fanned_out)
     if figures.started is not None:
         figures.started = since(latest["claimed_at__max"])
+    if figures.ended is not None:
+        figures.ended = since(ended)
     if figures.delivered is not None:
         figures.delivered = since(latest["delivered_at__max"])
     figures.states = dict(
@@ -404,7 +419,7 @@ def print_scenario(f: Figures) -> None:
         ["every delivery planned (fanned_out_at)", *_seconds(f.planned)],
         ["every first attempt started (claimed_at)", *_seconds(f.started)],
         [
-            "every first attempt ended (polled)",
+            "every first attempt ended (finished_at)",
             *_seconds(f.ended, goal if c.channel == "webhook" else None),
         ],
         [
@@ -413,12 +428,12 @@ def print_scenario(f: Figures) -> None:
         ],
     ]
     print_table(["seconds from the publish call's start", "s", ""], rows)
-    if f.ended is None and f.last is not None:
+    if (f.ended is None or f.delivered is None) and f.last is not None:
         seen = f.last
         print(
             f"  at the {f.window:.0f} s deadline: {seen.planned:,} planned, "
             f"{seen.started:,} started, {seen.ended:,} ended, "
-            f"{seen.delivered:,} delivered"
+            f"{seen.settled:,} settled, {seen.delivered:,} delivered"
         )
     states = ", ".join(f"{state} {n:,}" for state, n in sorted(f.states.items()))
     errors = "; ".join(f"{error!r} x{n:,}" for error, n in f.errors.items())
