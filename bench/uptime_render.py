@@ -244,7 +244,10 @@ def history_parts() -> Any:
 
     state = PublicState.load()
     tree = views.visible_tree(state.components)
-    return lambda: views._component_rows(tree, state.page)
+    # Read once, as the index reads it for its rows: the probes' evidence is not
+    # part of the history (the bench's components have no probes, so it is empty).
+    evidence = state.evidence
+    return lambda: views._component_rows(tree, state.page, evidence)
 
 
 def read_and_draw() -> tuple[Callable[[], Any], Callable[[], Any]]:
