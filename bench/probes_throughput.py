@@ -275,7 +275,7 @@ def beat_run(seconds: int, beat: Beat) -> dt.datetime:
         finally:
             beat.claim_seconds.append(time.perf_counter() - started)
 
-    scheduler.probes_claim_due = timed_claim  # type: ignore[assignment]
+    scheduler.probes_claim_due = timed_claim
     first = time.monotonic()
     try:
         for number in range(seconds + 1):
@@ -290,7 +290,7 @@ def beat_run(seconds: int, beat: Beat) -> dt.datetime:
             beat.tick_seconds.append(time.perf_counter() - started)
             beat.ticks += 1
     finally:
-        scheduler.probes_claim_due = claim  # type: ignore[assignment]
+        scheduler.probes_claim_due = claim
     return now
 
 
