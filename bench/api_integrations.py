@@ -105,8 +105,8 @@ def tables_empty() -> None:
     from django.db import connection
 
     # TRUNCATE, not DELETE: the audit log's trigger refuses deletes.
-    prefixes = ("incidents_", "notifications_", "probes_", "integrations_", "tokens_")
-    prefixes += ("audit_",)
+    prefixes: tuple[str, ...] = ("incidents_", "notifications_", "probes_")
+    prefixes += ("integrations_", "tokens_", "audit_")
     tables = [
         t for t in connection.introspection.table_names() if t.startswith(prefixes)
     ]
@@ -365,8 +365,11 @@ def access_measure(ports: dict[str, int], seeded: Seeded, requests: int) -> list
             body = json.dumps({"component": {"status": statuses[n % 2]}}).encode()
             path = f"{api}/components/{targets[side]}"
             ask("PATCH component status", side, path, seeded.writer, body, "PATCH")
+    checked, unchecked = ports
     return [
-        access_row(label, *(seconds[label, side][4:] for side in ports), errors)
+        access_row(
+            label, seconds[label, checked][4:], seconds[label, unchecked][4:], errors
+        )
         for label in dict.fromkeys(label for label, _ in seconds)
     ]
 
@@ -467,7 +470,8 @@ def alert_body(services: range, status: str) -> bytes:
         alerts[-1]["annotations"] = {"summary": f"svc-{n} answers 5xx"}
         alerts[-1] |= {"startsAt": "2025-01-01T00:00:00Z", "fingerprint": f"{n:016x}"}
     common = {"alertname": "BenchDown"}
-    body = {"version": "4", "status": status, "receiver": "heliograph"}
+    body: dict[str, object] = {"version": "4", "status": status}
+    body["receiver"] = "heliograph"
     body |= {"groupKey": '{}:{alertname="BenchDown"}', "groupLabels": common}
     body |= {"commonLabels": common, "externalURL": "http://alertmanager:9093"}
     return json.dumps({**body, "alerts": alerts, "truncatedAlerts": 0}).encode()

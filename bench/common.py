@@ -3,13 +3,17 @@ stop, the machine header, tables, and CPU seconds read from /proc."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
 import os
 import platform
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,17 +54,78 @@ def redis_flush(broker_url: str) -> None:
     redis.Redis.from_url(broker_url).flushdb()
 
 
-def stop_process(process: subprocess.Popen[Any], timeout: float = 15) -> None:
-    """Stop a process this benchmark started: TERM, then KILL its group."""
-    if process.poll() is None:
+def stop_processes(
+    processes: Iterable[subprocess.Popen[Any]], grace: float = 15
+) -> None:
+    """Stop processes this benchmark started: TERM them all, KILL the group of any
+    still running after ``grace`` seconds, and reap them."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         process.terminate()
+    deadline = time.monotonic() + grace
+    for process in running:
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             # Started in its own session: the group is only this process's children.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, 9)
             process.wait(timeout=5)
+
+
+def stop_process(process: subprocess.Popen[Any], grace: float = 15) -> None:
+    stop_processes([process], grace)
+
+
+def django_start(env: dict[str, str]) -> None:
+    """This process on the benchmark's environment and its migrated database."""
+    os.environ.update(env)
+    database_prepare(env["DATABASE_URL"])
+    import django
+
+    django.setup()
+
+
+@contextlib.contextmanager
+def local_server(script: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """One of the bench's local servers (``bench/<script>``, which prints its port
+    first) in its own session; yields its port and process, and stops it."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline() or 0)
+        if not port:
+            raise RuntimeError(f"{script} did not start")
+        yield port, process
+    finally:
+        stop_process(process)
+
+
+def listening_socket(backlog: int) -> socket.socket:
+    """For a local server: a socket listening on a free port of 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(backlog)
+    return sock
+
+
+async def until_terminated(
+    sock: socket.socket, stop: asyncio.Event | None = None
+) -> None:
+    """For a local server already serving on ``sock``: say its port as the first
+    line (what ``local_server`` reads), and return on TERM or INT (setting ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(sock.getsockname()[1], flush=True)
+    await stop.wait()
 
 
 # --- machine ----------------------------------------------------------------------
@@ -194,8 +259,6 @@ def cpu_spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -215,7 +278,6 @@ def open_files_raise() -> int:
 def running(command: list[str], probe: str, log: Path) -> Iterator[int]:
     """Start a server in its own session, wait until ``probe`` answers 200, yield
     its pid, and stop it."""
-    import time
     import urllib.request
 
     with open(log, "ab") as output:

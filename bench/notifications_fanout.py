@@ -15,35 +15,27 @@ Quick run: ``.venv/bin/python bench/notifications_fanout.py --emails 2000
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import re
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from common import (
-    BENCH_DIR,
     CPUS,
-    ROOT,
     base_env,
     bench_database,
-    children,
     cpu_snapshot_of,
     cpu_spent,
-    database_prepare,
+    django_start,
+    local_server,
     print_machine,
     print_table,
     redis_flush,
     service_pids,
-    stop_process,
 )
+from workers import Workers, bench_script, workers_start, workers_stop
 
 DATABASE_NAME = "heliograph_bench"
 DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
@@ -67,25 +59,6 @@ def bench_env() -> dict[str, str]:
         **base_env(bench_database(DEFAULT_DATABASE_URL, DATABASE_NAME)),
         "CELERY_BROKER_URL": broker,
     }
-
-
-@contextlib.contextmanager
-def server(script: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    """One of the bench's local servers in its own process; yields its port."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / script)],
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline() or 0)
-        if not port:
-            raise RuntimeError(f"{script} did not start")
-        yield port, process
-    finally:
-        stop_process(process)
 
 
 def server_summary(process: subprocess.Popen[str]) -> str:
@@ -189,64 +162,11 @@ class Shape:
     def label(self) -> str:
         return f"{self.pool}:{self.size}"
 
-
-@dataclass
-class Workers:
-    shape: Shape
-    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def pids(self) -> list[int]:
-        pids = [p.pid for p in self.processes]
-        return pids + [child for pid in pids for child in children(pid)]
-
-
-def workers_start(shape: Shape, env: dict[str, str]) -> Workers:
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    if shape.pool == "solo":
-        pools = [["--pool", "solo", "--concurrency", "1"]] * shape.size
-    else:
-        pools = [["--pool", shape.pool, "--concurrency", str(shape.size)]]
-    workers = Workers(shape)
-    for number, pool in enumerate(pools):
-        log = BENCH_DIR / f"notifications-worker-{shape.pool}-{number}.log"
-        log.unlink(missing_ok=True)
-        command = [
-            *(sys.executable, str(ROOT / "bench" / "notifications_worker.py")),
-            *("-Q", QUEUE, "-n", f"bench-{number}-{uuid.uuid4().hex[:6]}@%h"),
-            *pool,
-            *("--loglevel", "INFO", "--logfile", str(log)),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        workers.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-        workers.logs.append(log)
-    _wait_ready(workers)
-    return workers
-
-
-def _wait_ready(workers: Workers, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in workers.processes):
-            raise RuntimeError(f"a worker exited early; see {workers.logs}")
-        if all(log.exists() and " ready." in log.read_text() for log in workers.logs):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"workers not ready after {timeout:g} s; see {workers.logs}")
-
-
-def workers_stop(workers: Workers) -> None:
-    for process in workers.processes:
-        stop_process(process)
+    def pools(self) -> list[list[str]]:
+        """Each worker process's --pool and --concurrency options."""
+        if self.pool == "solo":
+            return [["--pool", "solo", "--concurrency", "1"]] * self.size
+        return [["--pool", self.pool, "--concurrency", str(self.size)]]
 
 
 SEND_LINE = re.compile(r"bench-send deliveries=(?P<count>\d+) (?P<figures>.*)")
@@ -268,8 +188,7 @@ class Phases:
 
 def logs_read(workers: Workers) -> Phases:
     phases = Phases()
-    for log in workers.logs:
-        text = log.read_text() if log.exists() else ""
+    for text in workers.log_texts():
         for match in SEND_LINE.finditer(text):
             figures = _figures(match["figures"])
             phases.batches += 1
@@ -314,10 +233,11 @@ class Config:
 
 
 @dataclass
-class Progress:  # deliveries planned, claimed, with an attempt, delivered
-    planned: int = 0
-    started: int = 0
-    ended: int = 0
+class Progress:
+    planned: int = 0  # delivery rows
+    started: int = 0  # claimed at least once
+    ended: int = 0  # first attempt finished (answered, timed out or interrupted)
+    settled: int = 0  # in a final state: delivered, failed or cancelled
     delivered: int = 0
 
 
@@ -344,10 +264,17 @@ def progress_read(event_id: int) -> Progress:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # Not ``attempts > 0``: ``_claim`` counts the attempt when it claims, before
+        # anything is sent. An attempt has ended once ``_record`` (or the sweep)
+        # wrote its ``finished_at``.
         cursor.execute(
-            "SELECT count(*), count(claimed_at), count(*) FILTER (WHERE attempts > 0),"
-            " count(*) FILTER (WHERE state = 'delivered')"
-            " FROM notifications_delivery WHERE event_id = %s",
+            "SELECT count(*), count(d.claimed_at),"
+            " count(*) FILTER (WHERE EXISTS (SELECT 1 FROM notifications_attempt a"
+            "  WHERE a.delivery_id = d.id AND a.number = 1"
+            "  AND a.finished_at IS NOT NULL)),"
+            " count(*) FILTER (WHERE d.state IN ('delivered', 'failed', 'cancelled')),"
+            " count(*) FILTER (WHERE d.state = 'delivered')"
+            " FROM notifications_delivery d WHERE d.event_id = %s",
             [event_id],
         )
         return Progress(*cursor.fetchone())
@@ -369,10 +296,12 @@ def publish(label: str) -> tuple[float, dt.datetime, int]:
 
 
 def wait_delivered(event_id: int, figures: Figures, deadline: float) -> None:
-    """Poll the deliveries until every first attempt has ended or the deadline;
-    note when each count reached the number of subscribers."""
+    """Poll the deliveries until every first attempt has ended and every delivery
+    but the hanging receivers' is in a final state, or the deadline; note when each
+    count reached the number of subscribers. (A hanging receiver's delivery waits
+    for its retry, which is not waited for.)"""
     expected = figures.subscribers
-    expected_delivered = expected - figures.hanging
+    expected_settled = expected - figures.hanging
     started = time.perf_counter() - figures.publish
     while time.perf_counter() - started < deadline:
         now = time.perf_counter() - started
@@ -381,10 +310,11 @@ def wait_delivered(event_id: int, figures: Figures, deadline: float) -> None:
             figures.planned = now
         if figures.started is None and seen.started >= expected:
             figures.started = now
-        if figures.delivered is None and seen.delivered >= expected_delivered:
-            figures.delivered = now
-        if seen.ended >= expected:
+        if figures.ended is None and seen.ended >= expected:
             figures.ended = now
+        if figures.delivered is None and seen.settled >= expected_settled:
+            figures.delivered = now
+        if figures.ended is not None and figures.delivered is not None:
             return
         time.sleep(POLL_SECONDS)
 
@@ -394,18 +324,22 @@ def exact_times(event_id: int, started_at: dt.datetime, figures: Figures) -> Non
     and count the outcomes."""
     from django.db.models import Count, Max
 
-    from notifications.models import Delivery, Event
+    from notifications.models import Attempt, Delivery, Event
 
     def since(moment: dt.datetime | None) -> float | None:
         return None if moment is None else (moment - started_at).total_seconds()
 
     deliveries = Delivery.objects.filter(event_id=event_id)
     latest = deliveries.aggregate(Max("claimed_at"), Max("delivered_at"))
+    first_ended = Attempt.objects.filter(delivery__event_id=event_id, number=1)
+    ended = first_ended.aggregate(Max("finished_at"))["finished_at__max"]
     fanned_out = Event.objects.get(pk=event_id).fanned_out_at
     if figures.planned is not None:
         figures.planned = since(fanned_out)
     if figures.started is not None:
         figures.started = since(latest["claimed_at__max"])
+    if figures.ended is not None:
+        figures.ended = since(ended)
     if figures.delivered is not None:
         figures.delivered = since(latest["delivered_at__max"])
     figures.states = dict(
@@ -431,7 +365,13 @@ def scenario_run(
     figures = Figures(
         config, subscribers, hanging if config.channel == "webhook" else 0
     )
-    workers = workers_start(config.shape, {**env, **config.worker_env(servers["sink"])})
+    workers = workers_start(
+        bench_script("notifications_worker.py"),
+        queue=QUEUE,
+        pools=config.shape.pools(),
+        env={**env, **config.worker_env(servers["sink"])},
+        name=f"notifications-worker-{config.shape.pool}",
+    )
     try:
         groups = {
             "workers": workers.pids(),
@@ -479,7 +419,7 @@ def print_scenario(f: Figures) -> None:
         ["every delivery planned (fanned_out_at)", *_seconds(f.planned)],
         ["every first attempt started (claimed_at)", *_seconds(f.started)],
         [
-            "every first attempt ended (polled)",
+            "every first attempt ended (finished_at)",
             *_seconds(f.ended, goal if c.channel == "webhook" else None),
         ],
         [
@@ -488,12 +428,12 @@ def print_scenario(f: Figures) -> None:
         ],
     ]
     print_table(["seconds from the publish call's start", "s", ""], rows)
-    if f.ended is None and f.last is not None:
+    if (f.ended is None or f.delivered is None) and f.last is not None:
         seen = f.last
         print(
             f"  at the {f.window:.0f} s deadline: {seen.planned:,} planned, "
             f"{seen.started:,} started, {seen.ended:,} ended, "
-            f"{seen.delivered:,} delivered"
+            f"{seen.settled:,} settled, {seen.delivered:,} delivered"
         )
     states = ", ".join(f"{state} {n:,}" for state, n in sorted(f.states.items()))
     errors = "; ".join(f"{error!r} x{n:,}" for error, n in f.errors.items())
@@ -612,13 +552,8 @@ def configs(args: argparse.Namespace) -> list[Config]:
 def main() -> None:
     args = parse_args()
     env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
+    django_start(env)
     redis_flush(env["CELERY_BROKER_URL"])
-
-    import django
-
-    django.setup()
     import statuspage.celery  # noqa: F401  (configures the app the tasks send with)
 
     print_machine(
@@ -630,8 +565,8 @@ def main() -> None:
     all_figures = []
     try:
         with (
-            server("smtp_sink.py") as (sink_port, sink),
-            server("webhook_receiver.py") as (receiver_port, receiver),
+            local_server("smtp_sink.py") as (sink_port, sink),
+            local_server("webhook_receiver.py") as (receiver_port, receiver),
         ):
             hanging = subscribers_create(
                 args.emails,

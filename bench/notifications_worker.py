@@ -18,39 +18,18 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+from workers import django_setup, spent, timed, worker_main
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 from notifications import delivery  # noqa: E402
 from notifications.transports import email, net, webhook  # noqa: E402
-from statuspage.celery import app  # noqa: E402
 
 logger = logging.getLogger("bench.phases")
-spent: Counter[str] = Counter()
-
-
-def _timed(function: Callable[..., Any], phase: str) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[phase] += time.perf_counter() - started
-
-    return wrapper
 
 
 def _send_logged(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -95,17 +74,21 @@ def _fan_out_logged(function: Callable[..., Any]) -> Callable[..., Any]:
 
 # The tasks and services look these names up at call time, so replacing the module
 # attributes is enough.
-delivery._claim = _timed(delivery._claim, "claim")
-delivery.message_for = _timed(delivery.message_for, "render")
-delivery._record = _timed(delivery._record, "record")
-delivery._queue = _timed(delivery._queue, "enqueue")
-email.Email._email = _timed(email.Email._email, "render")
-email.deliver = _timed(email.deliver, "send")
-email.connect = _timed(email.connect, "send")
-webhook.Webhook.request = _timed(webhook.Webhook.request, "render")
-net.post_all = _timed(net.post_all, "send")
+delivery._claim = timed(delivery._claim, "claim")
+delivery.message_for = timed(delivery.message_for, "render")
+delivery._record = timed(delivery._record, "record")
+delivery._queue = timed(delivery._queue, "enqueue")
+# Methods replaced on their class, as the module functions are: mypy refuses
+# assigning to a method, which is the point here.
+email.Email._email = timed(email.Email._email, "render")  # type: ignore[method-assign]
+email.deliver = timed(email.deliver, "send")
+email.connect = timed(email.connect, "send")
+webhook.Webhook.request = timed(  # type: ignore[method-assign]
+    webhook.Webhook.request, "render"
+)
+net.post_all = timed(net.post_all, "send")
 delivery.deliveries_send = _send_logged(delivery.deliveries_send)
 delivery.event_fan_out = _fan_out_logged(delivery.event_fan_out)
 
 if __name__ == "__main__":
-    app.worker_main(argv=["worker", *sys.argv[1:]])
+    worker_main()

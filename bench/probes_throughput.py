@@ -14,43 +14,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import re
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from common import (
-    BENCH_DIR,
     CPUS,
-    ROOT,
     Snapshot,
     base_env,
     bench_database,
-    children,
     cpu_snapshot_of,
     cpu_spent,
-    database_prepare,
+    django_start,
+    local_server,
     percentile,
     print_table,
     redis_flush,
     service_pids,
-    stop_process,
 )
 from common import print_machine as print_machine_of
+from workers import CELERY_WORKER, Workers, bench_script, workers_start, workers_stop
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/heliograph_bench"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/12"
 QUEUE = "probes.local"
 INTERVAL = 60
 GOAL = "goal: 10,000 probes at 60 s with p99 lag < 5 s"
+# Two worker processes either way: two solo workers, or one prefork worker with two.
+POOLS = {
+    "solo": [["--pool", "solo", "--concurrency", "1"]] * 2,
+    "prefork": [["--concurrency", "2"]],
+}
 
 
 # --- setup ------------------------------------------------------------------------
@@ -64,26 +62,6 @@ def bench_env() -> dict[str, str]:
         "CELERY_BROKER_URL": broker,
         "PROBE_REGIONS": "local",
     }
-
-
-@contextlib.contextmanager
-def target_server() -> Iterator[tuple[str, int]]:
-    """A fast target in its own process; yields its base URL and pid."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "target.py")],
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline() or 0)
-        if not port:
-            raise RuntimeError("the target did not start")
-        yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        stop_process(process)
-        if process.stdout:
-            process.stdout.close()
 
 
 # --- machine ----------------------------------------------------------------------
@@ -219,66 +197,6 @@ def clients_bench(base_url: str, requests: int, concurrencies: list[int]) -> Non
 # --- 2. the pipeline --------------------------------------------------------------
 
 
-@dataclass
-class Workers:
-    mode: str
-    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-
-def workers_start(mode: str, env: dict[str, str], phases: bool) -> Workers:
-    """Two worker processes: two solo workers, or one prefork worker with two."""
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    program = (
-        [sys.executable, str(ROOT / "bench" / "worker.py")]
-        if phases
-        else [sys.executable, "-m", "celery", "-A", "statuspage", "worker"]
-    )
-    shapes = [["--pool", "solo"]] * 2 if mode == "solo" else [["--concurrency", "2"]]
-    workers = Workers(mode)
-    for number, shape in enumerate(shapes):
-        log = BENCH_DIR / f"worker-{mode}-{number}.log"
-        log.unlink(missing_ok=True)
-        command = [
-            *program,
-            *("-Q", QUEUE, "-n", f"bench-{number}-{uuid.uuid4().hex[:6]}@%h"),
-            *shape,
-            *("--loglevel", "INFO", "--logfile", str(log)),
-            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-        ]
-        if mode == "solo":
-            command += ["--concurrency", "1"]
-        workers.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        )
-        workers.logs.append(log)
-    _wait_ready(workers)
-    return workers
-
-
-def _wait_ready(workers: Workers, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in workers.processes):
-            raise RuntimeError(f"a worker exited early; see {workers.logs}")
-        if all(log.exists() and " ready." in log.read_text() for log in workers.logs):
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"workers not ready after {timeout:g} s; see {workers.logs}")
-
-
-def workers_stop(workers: Workers) -> None:
-    for process in workers.processes:
-        stop_process(process)
-
-
 def fixture_create(size: int, url: str) -> dt.datetime:
     """``size`` http probes whose first slots spread evenly over one interval from
     the returned start, each with the region state a long-running probe has."""
@@ -357,7 +275,7 @@ def beat_run(seconds: int, beat: Beat) -> dt.datetime:
         finally:
             beat.claim_seconds.append(time.perf_counter() - started)
 
-    scheduler.probes_claim_due = timed_claim  # type: ignore[assignment]
+    scheduler.probes_claim_due = timed_claim
     first = time.monotonic()
     try:
         for number in range(seconds + 1):
@@ -372,7 +290,7 @@ def beat_run(seconds: int, beat: Beat) -> dt.datetime:
             beat.tick_seconds.append(time.perf_counter() - started)
             beat.ticks += 1
     finally:
-        scheduler.probes_claim_due = claim  # type: ignore[assignment]
+        scheduler.probes_claim_due = claim
     return now
 
 
@@ -395,11 +313,9 @@ def drain(env: dict[str, str], timeout: float) -> None:
 
 def cpu_snapshot(workers: Workers, target_pid: int) -> Snapshot:
     """CPU seconds per process, by group, and the machine's busy and stolen time."""
-    worker_pids = [p.pid for p in workers.processes]
-    worker_pids += [c for pid in worker_pids for c in children(pid)]
     return cpu_snapshot_of(
         {
-            "workers": worker_pids,
+            "workers": workers.pids(),
             **service_pids(),
             "target": [target_pid],
             "beat (this process)": [os.getpid()],
@@ -467,8 +383,7 @@ def logs_read(
     """Per worker process: batches, probes and busy seconds; and phase totals."""
     per_process: dict[str, tuple[int, int, float]] = {}
     phases: dict[str, float] = {}
-    for number, log in enumerate(workers.logs):
-        text = log.read_text() if log.exists() else ""
+    for number, text in enumerate(workers.log_texts()):
         for match in TASK_LINE.finditer(text):
             name = f"{number}/{match['process']}"
             batches, probes, busy = per_process.get(name, (0, 0, 0.0))
@@ -491,7 +406,13 @@ def pipeline_run(
     from django.utils import timezone
 
     redis_flush(env["CELERY_BROKER_URL"])
-    workers = workers_start(args.workers, env, args.phases)
+    workers = workers_start(
+        bench_script("worker.py") if args.phases else CELERY_WORKER,
+        queue=QUEUE,
+        pools=POOLS[args.workers],
+        env=env,
+        name=f"worker-{args.workers}",
+    )
     try:
         start = fixture_create(size, url)
         beat = Beat()
@@ -616,18 +537,14 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
+    django_start(env)
     redis_flush(env["CELERY_BROKER_URL"])
-
-    import django
-
-    django.setup()
     import statuspage.celery  # noqa: F401  (configures the app the tasks send with)
 
     print_machine(env)
     try:
-        with target_server() as (url, target_pid):
+        with local_server("target.py") as (port, target):
+            url, target_pid = f"http://127.0.0.1:{port}", target.pid
             if not args.no_clients:
                 clients_bench(url, args.requests, args.concurrency)
             if not args.no_pipeline:

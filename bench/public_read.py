@@ -43,6 +43,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common import (
     BENCH_DIR,
@@ -171,6 +172,7 @@ def incidents_create(leaves: list, count: int) -> None:
             display_at=began,
             deliver_notifications=False,
         )
+        moves: list[tuple[IncidentStatus, dict[Any, Status] | None]]
         moves = [(s, None) for s in steps[: 1 if is_open else 2]]
         if not is_open:
             moves.append(
@@ -223,10 +225,12 @@ def maintenances_create(leaves: list, count: int) -> None:
 class PublishLog(logging.Handler):
     """Keeps the (rendered, kept) counts snapshot_publish logs."""
 
-    counts: tuple = (0, 0)
+    counts: tuple[Any, ...] = (0, 0)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.startswith("Published snapshot"):
+        if record.msg.startswith("Published snapshot") and isinstance(
+            record.args, tuple
+        ):
             self.counts = record.args[1:3]
 
 
@@ -244,7 +248,7 @@ def rebuild_measure(leaves: list, changes: int, fulls: int) -> list[list[str]]:
     rows = []
     for label, count, full in (
         ("full render", fulls, True),
-        ("one change", changes, 0),
+        ("one change", changes, False),
     ):
         seconds = []
         for n in range(count):
@@ -397,7 +401,9 @@ class Target:
     urls: list[tuple[str, str]]  # (label, URL)
 
 
-def servers_start(stack: contextlib.ExitStack, args, twins: dict) -> list[Target]:
+def servers_start(
+    stack: contextlib.ExitStack, args: argparse.Namespace, twins: dict[str, str]
+) -> list[Target]:
     """Every server at once, so their runs can take turns; nginx on the export."""
     started = []
     for spec in args.servers:
@@ -425,7 +431,7 @@ def servers_start(stack: contextlib.ExitStack, args, twins: dict) -> list[Target
     return started
 
 
-def serving_measure(targets: list[Target], args) -> list[Figures]:
+def serving_measure(targets: list[Target], args: argparse.Namespace) -> list[Figures]:
     """Round after round, each connection count, path and server in turn, so that
     the rest of the machine's work falls on all of them alike; medians of rounds."""
     runs: dict[tuple, list[Figures]] = {}
@@ -446,6 +452,9 @@ def median_of(rounds: list[Figures]) -> Figures:
     def median(attr: str) -> float:
         return statistics.median(getattr(f, attr) for f in rounds)
 
+    def cpu_median(i: int) -> float:
+        return statistics.median(f.cpu[i] for f in rounds)
+
     first = rounds[0]
     return Figures(
         first.server,
@@ -456,7 +465,7 @@ def median_of(rounds: list[Figures]) -> Figures:
         p99=median("p99"),
         requests=sum(f.requests for f in rounds),
         errors=sum(f.errors for f in rounds),
-        cpu=tuple(statistics.median(f.cpu[i] for f in rounds) for i in range(3)),
+        cpu=(cpu_median(0), cpu_median(1), cpu_median(2)),
     )
 
 
@@ -469,10 +478,11 @@ def nginx_check(base: str) -> None:
 
     incident = Incident.objects.order_by("-pk").first()
     component = Component.objects.filter(is_group=False).first()
+    assert incident is not None and component is not None  # the page was built
     paths = ["/", "/history/", "/feed.atom", "/feed.rss", "/badge.svg", "/embed.js"]
     paths += ["/api/v2/summary.json", "/compact/", f"/incidents/{incident.public_id}"]
     paths += [f"/components/{component.public_id}/"]
-    asks = [(path, {}) for path in paths]
+    asks: list[tuple[str, dict[str, str]]] = [(path, {}) for path in paths]
     asks += [(path, {"Accept-Encoding": "gzip"}) for path in PATHS]
     client, rows = Client(HTTP_HOST="127.0.0.1"), []
     for path, ask in asks:

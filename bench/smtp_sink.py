@@ -9,10 +9,9 @@ SIGTERM it prints the messages and recipients it accepted, then exits.
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from common import listening_socket, until_terminated
 
 
 class Counter:
@@ -32,19 +31,12 @@ class Counter:
 
 async def serve() -> None:
     counter = Counter()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
+    sock = listening_socket(1024)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(counter, hostname="bench-sink", ident="bench-sink"), sock=sock
     )
-    print(sock.getsockname()[1], flush=True)
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    await until_terminated(sock)
     server.close()
     print(f"messages={counter.messages} recipients={counter.recipients}", flush=True)
 

@@ -182,7 +182,8 @@ class PagePoller(threading.Thread):
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
-        self.url, self.requests, self.failures = url + "/", 0, []
+        self.url, self.requests = url + "/", 0
+        self.failures: list[str] = []
         self.max_latency = 0.0
         self.stopping = threading.Event()
 

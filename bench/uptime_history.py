@@ -33,7 +33,7 @@ from common import (
     BENCH_DIR,
     base_env,
     bench_database,
-    database_prepare,
+    django_start,
     print_machine,
     print_table,
 )
@@ -413,13 +413,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
-
-    import django
-
-    django.setup()
+    django_start(bench_env())
     print_machine(
         os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS_URL,
         ("Django", "psycopg"),

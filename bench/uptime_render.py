@@ -40,7 +40,7 @@ from common import (
     CPUS,
     base_env,
     bench_database,
-    database_prepare,
+    django_start,
     percentile,
     print_machine,
     print_table,
@@ -244,7 +244,10 @@ def history_parts() -> Any:
 
     state = PublicState.load()
     tree = views.visible_tree(state.components)
-    return lambda: views._component_rows(tree, state.page)
+    # Read once, as the index reads it for its rows: the probes' evidence is not
+    # part of the history (the bench's components have no probes, so it is empty).
+    evidence = state.evidence
+    return lambda: views._component_rows(tree, state.page, evidence)
 
 
 def read_and_draw() -> tuple[Callable[[], Any], Callable[[], Any]]:
@@ -316,13 +319,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    env = bench_env()
-    os.environ.update(env)
-    database_prepare(env["DATABASE_URL"])
-
-    import django
-
-    django.setup()
+    django_start(bench_env())
     from django.utils import timezone
 
     from incidents.models import Component

@@ -9,11 +9,10 @@ exits.
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
 from collections import Counter
 
 from aiohttp import web
+from common import listening_socket, until_terminated
 
 hits: Counter[str] = Counter()
 stop = asyncio.Event()
@@ -33,17 +32,10 @@ async def serve() -> None:
     app.router.add_post("/{kind}/{number}", receive)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
     await runner.setup()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
     # Thousands of deliveries connect at once: a short backlog would show as latency.
-    sock.listen(4096)
+    sock = listening_socket(4096)
     await web.SockSite(runner, sock).start()
-    print(sock.getsockname()[1], flush=True)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    await until_terminated(sock, stop)
     print(" ".join(f"{k}={v}" for k, v in sorted(hits.items())) or "none", flush=True)
     await runner.cleanup()
 

@@ -14,50 +14,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import sys
 import time
-from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+from workers import django_setup, spent, timed, worker_main
 
-import django  # noqa: E402
-
-django.setup()
+django_setup()
 
 from probes import results, runner  # noqa: E402
-from statuspage.celery import app  # noqa: E402
 
 logger = logging.getLogger("bench.phases")
-spent: Counter[str] = Counter()
-
-
-def _timed(function: Callable[..., Any], phase: str) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            spent[phase] += time.perf_counter() - started
-
-    return wrapper
-
-
-def _timed_async(function: Callable[..., Any], phase: str) -> Callable[..., Any]:
-    @functools.wraps(function)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return await function(*args, **kwargs)
-        finally:
-            spent[phase] += time.perf_counter() - started
-
-    return wrapper
 
 
 def _batch(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,11 +53,11 @@ def _batch(function: Callable[..., Any]) -> Callable[..., Any]:
 
 # The runner and results modules look these names up at call time, so replacing the
 # module attributes is enough; nothing in probes/ is changed.
-runner._run_all = _timed_async(runner._run_all, "run")
-runner.results_record = _timed(runner.results_record, "record")
-results._streaks_record = _timed(results._streaks_record, "streak")
-results.component_decide = _timed(results.component_decide, "decide")
+runner._run_all = timed(runner._run_all, "run")
+runner.results_record = timed(runner.results_record, "record")
+results._streaks_record = timed(results._streaks_record, "streak")
+results.component_decide = timed(results.component_decide, "decide")
 runner.probes_run_batch = _batch(runner.probes_run_batch)
 
 if __name__ == "__main__":
-    app.worker_main(argv=["worker", *sys.argv[1:]])
+    worker_main()
