@@ -230,9 +230,9 @@ def dataset_build(args: argparse.Namespace) -> tuple[Seeded, list[list[str]]]:
     from django.contrib.auth.models import Group, User
 
     from incidents.models import Page
-    from incidents.snapshot.publish import snapshot_publish
     from integrations.services import integration_create
     from tokens.services import token_create
+    from visitor.snapshot.publish import snapshot_publish
 
     rng, rows, leaves = random.Random(7), [], []
     steps = [

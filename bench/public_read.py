@@ -238,9 +238,9 @@ def rebuild_measure(leaves: list, changes: int, fulls: int) -> list[list[str]]:
     """Publish times: full renders, then one after each status change; the export."""
     from incidents.models import ComponentStatus, StatusSource
     from incidents.services.components import component_set_status
-    from incidents.snapshot.publish import snapshot_publish
+    from visitor.snapshot.publish import snapshot_publish
 
-    log, logger = PublishLog(), logging.getLogger("incidents.snapshot.publish")
+    log, logger = PublishLog(), logging.getLogger("visitor.snapshot.publish")
     logger.addHandler(log)
     level, logger.propagate = logger.level, False
     logger.setLevel(logging.INFO)
@@ -274,7 +274,7 @@ def rebuild_measure(leaves: list, changes: int, fulls: int) -> list[list[str]]:
 
 def export_to(folder: Path) -> list[str]:
     """``publish --to``: the pages and the public static files the manifest names."""
-    from incidents.snapshot.export import snapshot_export
+    from visitor.snapshot.export import snapshot_export
 
     return snapshot_export(to=folder)
 
@@ -289,7 +289,7 @@ def static_twins() -> dict[str, str]:
     """Each measured path's bytes as a file under STATIC_ROOT; their URLs."""
     from django.conf import settings
 
-    from incidents.snapshot.store import current_reader
+    from visitor.snapshot.store import current_reader
 
     manifest = current_reader().manifest()
     assert manifest is not None

@@ -8,9 +8,9 @@ judges.
    rows each, all bulk-created: the rollups are read here, not computed.
 2. Times, over ``--renders`` renders each (p50 / p95 / max):
    - the history parts of the index: reading every showcased component's 90 days
-     (one query) and drawing its bars (``incidents.views._component_rows``), and the
+     (one query) and drawing its bars (``visitor.views._component_rows``), and the
      two halves apart;
-   - the whole index page (``incidents.views.index``), next to the same render with
+   - the whole index page (``visitor.views.index``), next to the same render with
      0 showcased components, the baseline;
    - one component page (its bars and three response-time charts);
    and once, the 1,000 component pages a publish renders, as ``snapshot_publish``
@@ -231,7 +231,7 @@ def request() -> Any:
 
 
 def index_html() -> bytes:
-    from incidents import views
+    from visitor import views
 
     response = views.index(request())
     assert response.status_code == 200
@@ -239,8 +239,8 @@ def index_html() -> bytes:
 
 
 def history_parts() -> Any:
-    from incidents import views
-    from incidents.api.serializers import PublicState
+    from incidents.selectors import PublicState
+    from visitor import views
 
     state = PublicState.load()
     tree = views.visible_tree(state.components)
@@ -254,9 +254,10 @@ def read_and_draw() -> tuple[Callable[[], Any], Callable[[], Any]]:
     """The two halves of the history parts: the query, and the drawing."""
     from django.utils import timezone
 
-    from incidents import uptime, views
-    from incidents.charts import UptimeBars
+    from incidents import uptime
     from incidents.models import Component
+    from visitor import views
+    from visitor.charts import UptimeBars
 
     ids = list(
         Component.objects.live()
@@ -275,8 +276,8 @@ def read_and_draw() -> tuple[Callable[[], Any], Callable[[], Any]]:
 
 
 def component_pages() -> tuple[Callable[[], Any], list[str]]:
-    from incidents import views
     from incidents.models import Component
+    from visitor import views
 
     ids = list(
         Component.objects.live()
@@ -294,7 +295,7 @@ def component_pages() -> tuple[Callable[[], Any], list[str]]:
 
 
 def all_component_pages(ids: list[str]) -> float:
-    from incidents import views
+    from visitor import views
 
     started = time.perf_counter()
     for public_id in ids:

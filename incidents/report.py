@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from . import uptime
+from incidents import uptime
+
 from .models import Component, ComponentDay, Incident, Page
 
 # The longest range one report covers: a year and a day, for leap years.

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from django import forms
 from django.core.exceptions import ValidationError
 
-from incidents.api.serializers import component_tree
 from incidents.models import Component
+from incidents.selectors import component_tree
 
 from .models import Channel, Scope
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidents.api.serializers import V2, PublicState, incident_queryset, timestamp
 from incidents.events import Change, Kind
 from incidents.models import Component
+from incidents.selectors import PublicState, incident_queryset
 from kit.tasks import enqueue
+from visitor.api.serializers import V2, timestamp
 
 from .delivery import after_commit
 from .models import Event

@@ -15,9 +15,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.recording import record
-from incidents.api.serializers import V2, PublicState
 from incidents.models import Component, Incident
+from incidents.selectors import PublicState
 from kit.tasks import enqueue
+from visitor.api.serializers import V2
 
 from .delivery import after_commit, deliveries_enqueue
 from .models import (

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from audit.context import Actor, ActorKind, acting
 from audit.context import current as current_actor
+from incidents import events
 from incidents.models import COMPONENT_SEVERITY, Component
-from incidents.snapshot.publish import snapshot_request
 
 from . import automation, verdict
 from .kinds.base import ProbeOutcome, StepResult
@@ -212,7 +212,7 @@ def component_decide(
     if unknown != current.monitoring_degraded:
         current.monitoring_degraded_since = now if unknown else None
         # The page says "monitoring delayed" (or no longer): publish it.
-        transaction.on_commit(snapshot_request, robust=True)
+        events.announce_quietly()
     decided = verdict.damp(
         current,
         proposed,

@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
     "incidents",
+    "visitor",
     "probes",
     "notifications",
     "tokens",
@@ -173,7 +174,7 @@ MIDDLEWARE = [
     # Outermost, so it times and logs every answer, the snapshot's too.
     "kit.access.AccessLogMiddleware",
     # Published public pages are answered from the snapshot, with no query.
-    "incidents.snapshot.serve.SnapshotMiddleware",
+    "visitor.snapshot.serve.SnapshotMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy (settings: CONTENT_SECURITY_POLICY).
     "kit.policy.PolicyMiddleware",
@@ -405,7 +406,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Re-confirms the snapshot even when nothing changes, so its age stays honest.
     "snapshot-refresh": {
-        "task": "incidents.tasks.snapshot_publish",
+        "task": "visitor.tasks.snapshot_publish",
         "schedule": env_int("SNAPSHOT_REFRESH_SECONDS", 60),
     },
     # Notices silent regions (they send nothing), holds what they fed, tells staff.
@@ -441,7 +442,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The published snapshot of the public page, API and feeds (incidents.snapshot).
+# The published snapshot of the public page, API and feeds (visitor.snapshot).
 SNAPSHOT_DIR = Path(env_str("SNAPSHOT_DIR") or VAR_DIR / "snapshot")
 # Every publish also writes the whole public site here, for a static host or CDN.
 SNAPSHOT_EXPORT_DIR = env_str("SNAPSHOT_EXPORT_DIR") or None

@@ -46,13 +46,13 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    path("api/v2/", include("incidents.api.urls")),
+    path("api/v2/", include("visitor.api.urls")),
     path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/integrations/", include("integrations.urls")),
     path("api/v1/", include(api_v1)),
     path("", include("probes.urls")),
     path("", include("notifications.urls")),
-    path("", include("incidents.urls")),
+    path("", include("visitor.urls")),
 ]
 
 # 503 while PostgreSQL or Redis is out, 500 for anything else (kit.errors).

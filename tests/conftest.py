@@ -42,7 +42,7 @@ def isolated_snapshot(settings: Any, tmp_path: Path) -> Iterator[Any]:
     answer public requests in place of the views under test."""
     import redis
 
-    from incidents.snapshot import store
+    from visitor.snapshot import store
 
     settings.SNAPSHOT_DIR = tmp_path / "snapshot"
     settings.SNAPSHOT_REDIS_PREFIX = prefix = f"test-snapshot:{uuid.uuid4().hex}:"

@@ -26,12 +26,20 @@ APPS = [
     "accounts",
     "configfile",
     "metrics",
+    "visitor",
 ]
 PACKAGES = [PROJECT, *APPS]
 # What each package must never import (the kit: no app at all).
 FORBIDDEN = {
     "kit": set(PACKAGES) - {"kit"},
-    "incidents": {"probes", "notifications", "integrations", "configfile", "metrics"},
+    "incidents": {
+        "probes",
+        "notifications",
+        "integrations",
+        "configfile",
+        "metrics",
+        "visitor",
+    },
 }
 
 

@@ -20,9 +20,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from access.permissions import require, user_may
+from incidents import services, uptime
 from kit.console import staff_member
 
-from .. import services, uptime
 from ..forms import ComponentForm, ReportForm
 from ..models import Component, ComponentStatus, Page, StatusSource
 from ..report import availability_report, report_csv

@@ -20,9 +20,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from incidents import services
 from kit.console import staff_member
 
-from .. import services
 from ..forms import (
     IncidentEditForm,
     IncidentOpenForm,

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .. import services
+from incidents import services
+
 from ..models import Component, IncidentTemplate
 from .base import ServiceAdmin
 

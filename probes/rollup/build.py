@@ -18,8 +18,8 @@ from incidents.models import (
     ComponentStatusChange,
     Page,
 )
-from incidents.snapshot.publish import snapshot_request
 from incidents.uptime import SECONDS_FIELDS
+from visitor.snapshot.publish import snapshot_request
 
 from ..models import ProbeHour
 from .base import (

@@ -90,7 +90,7 @@ def test_it_closes_the_console_while_redis_is_out(
 
 
 def test_it_answers_json_under_api(client: Client) -> None:
-    with mock.patch("incidents.api.views.PublicState.load", side_effect=DATABASE_DOWN):
+    with mock.patch("visitor.api.views.PublicState.load", side_effect=DATABASE_DOWN):
         response = client.get("/api/v2/summary.json")
 
     assert_unavailable(response)
@@ -135,7 +135,7 @@ def test_it_answers_503_to_a_sign_up_while_redis_is_out(
 
 def test_it_answers_other_errors_with_a_plain_500(client: Client) -> None:
     with mock.patch(
-        "incidents.api.views.PublicState.load", side_effect=RuntimeError("a bug")
+        "visitor.api.views.PublicState.load", side_effect=RuntimeError("a bug")
     ):
         response = client.get("/api/v2/summary.json")
 

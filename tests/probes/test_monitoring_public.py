@@ -12,7 +12,6 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import Component
-from incidents.snapshot import publish, serve
 from probes.kinds.base import Outcome
 from probes.monitoring import monitoring_sweep
 from tests.conftest import make_component, make_page
@@ -24,6 +23,7 @@ from tests.probes.test_monitoring import (
     probe_settings,
     report,
 )
+from visitor.snapshot import publish, serve
 
 pytestmark = pytest.mark.django_db
 __all__ = ["clock", "probe_settings"]  # fixtures, used by name

@@ -21,7 +21,6 @@ from incidents.models import (
     IncidentStatus,
     StatusSource,
 )
-from incidents.snapshot.publish import snapshot_request
 from incidents.uptime import SECONDS_FIELDS
 from probes import rollup
 from probes.models import Probe, ProbeHour, ProbeResult, RegionState
@@ -33,6 +32,7 @@ from tests.conftest import (
     make_maintenance,
     make_page,
 )
+from visitor.snapshot.publish import snapshot_request
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,12 @@ from django.utils import timezone
 from redis import Redis
 
 from incidents.models import Component, Incident, IncidentStatus
-from incidents.snapshot import serve
 from probes.automation import automatic_incidents_resolve
 from probes.models import ComponentVerdict, DroppedSlots, RegionState
 from probes.services import probe_create
 from tests.conftest import make_component
 from tests.probes.test_end_to_end import Switchable, target, wait_for
+from visitor.snapshot import serve
 
 __all__ = ["target"]  # the fixture, used by name
 

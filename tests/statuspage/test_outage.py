@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from incidents.snapshot import serve
-from incidents.snapshot.store import Manifest, Store
 from tests.servers import App, Servers
+from visitor.snapshot import serve
+from visitor.snapshot.store import Manifest, Store
 
 STALE_AFTER_SECONDS = 2
 PASSWORD = "an-outage-proof-password"

@@ -21,9 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Component, Incident, IncidentTemplate
-from incidents.snapshot import publish
-from incidents.snapshot.export import snapshot_export
-from incidents.snapshot.serve import VERSION_HEADER
 from notifications.models import Channel, Subscriber, SubscriberState
 from tests.conftest import (
     make_component,
@@ -33,6 +30,9 @@ from tests.conftest import (
     make_page,
 )
 from tests.servers import free_port
+from visitor.snapshot import publish
+from visitor.snapshot.export import snapshot_export
+from visitor.snapshot.serve import VERSION_HEADER
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from incidents.snapshot import publish
-from incidents.snapshot.serve import VERSION_HEADER
 from tests.conftest import make_page
 from tests.statuspage.test_settings import _manage
+from visitor.snapshot import publish
+from visitor.snapshot.serve import VERSION_HEADER
 
 GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
 

@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 
 from incidents import services
-from incidents.embed import EMBED_SCRIPT
 from incidents.models import Incident, StatusSource
 from tests.conftest import (
     make_component,
@@ -24,6 +23,7 @@ from tests.conftest import (
     make_maintenance,
     make_page,
 )
+from visitor.embed import EMBED_SCRIPT
 
 SCREENSHOT = "/tmp/heliograph-embed.png"
 NASTY = '<img src=x onerror="window.heliographPwned=1">'

@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents import services
-from incidents.charts import NO_DATA_COLOUR
 from incidents.models import Component, ComponentDay, ComponentLatencyHour
-from incidents.snapshot import publish
 from tests.conftest import make_component, make_group, make_incident, make_page
+from visitor.charts import NO_DATA_COLOUR
+from visitor.snapshot import publish
 
 pytestmark = pytest.mark.django_db
 

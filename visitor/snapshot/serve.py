@@ -24,9 +24,8 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
 from kit.policy import default_policy
-
-from . import artifacts
-from .store import Entry, Manifest, Reader, current_reader, gzip_encode
+from visitor.snapshot import artifacts
+from visitor.snapshot.store import Entry, Manifest, Reader, current_reader, gzip_encode
 
 # Where base.html lets the stale notice go; a comment, so exported pages show none.
 PLACEHOLDER = b"<!--heliograph:freshness-->"

@@ -20,8 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from .api.serializers import PublicState
-from .models import Component, ComponentStatus
+from incidents.models import Component, ComponentStatus
+from incidents.selectors import PublicState
 
 # Seconds a browser or proxy may keep a badge: a few, as the public page and API.
 MAX_AGE_SECONDS = 5

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from incidents import services
-from incidents.badges import badge_svg, text_width
 from incidents.models import Component, StatusSource
 from tests.conftest import make_component, make_group, make_incident, make_page
+from visitor.badges import badge_svg, text_width
 
 pytestmark = pytest.mark.django_db
 

@@ -22,16 +22,17 @@ import pytest
 from django.core.management import call_command
 
 import incidents
+import visitor
 from incidents.models import IncidentStatus
 from incidents.services import incident_post_update
-from incidents.snapshot import store
-from incidents.snapshot.export import INDEX, snapshot_export
-from incidents.snapshot.publish import snapshot_publish
 from tests.conftest import make_incident, make_page
+from visitor.snapshot import store
+from visitor.snapshot.export import INDEX, snapshot_export
+from visitor.snapshot.publish import snapshot_publish
 
 pytestmark = pytest.mark.django_db
 
-APP_STATIC = Path(incidents.__file__).parent / "static"
+APP_STATICS = [Path(app.__file__).parent / "static" for app in (incidents, visitor)]
 HOSTILE_LINKS = [
     "/static/../secret_key",
     "/static/../db.sqlite3",
@@ -96,7 +97,7 @@ def known_static(storage: str, deployment: Path) -> set[str]:
     if storage == "manifest":
         names = files_under(deployment / "var/static")
     else:
-        names = files_under(APP_STATIC)
+        names = set().union(*(files_under(folder) for folder in APP_STATICS))
     public = {f"static/{n}" for n in names if n.startswith("heliograph/")}
     return public | {f"{n}.gz" for n in public}
 

@@ -27,10 +27,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import services, tasks
+from incidents import services
 from incidents.models import Component, StatusSource
-from incidents.snapshot import artifacts, publish, render, serve, store
 from tests.conftest import make_component, make_group, make_incident, make_page
+from visitor import tasks
+from visitor.snapshot import artifacts, publish, render, serve, store
 
 pytestmark = pytest.mark.django_db
 

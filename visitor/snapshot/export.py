@@ -35,7 +35,14 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.templatetags.static import PrefixNode
 
-from .store import Entry, Manifest, Store, _atomic_write, current_store, gzip_variant
+from visitor.snapshot.store import (
+    Entry,
+    Manifest,
+    Store,
+    _atomic_write,
+    current_store,
+    gzip_variant,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from visitor.api import views
 
 app_name = "api_v2"
 

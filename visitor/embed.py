@@ -16,9 +16,9 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from .api.serializers import PublicState
-from .badges import MAX_AGE_SECONDS
-from .views import visible_tree
+from incidents.selectors import PublicState
+from visitor.badges import MAX_AGE_SECONDS
+from visitor.views import visible_tree
 
 EMBED_SCRIPT = Path(__file__).parent / "static" / "heliograph" / "embed.js"
 

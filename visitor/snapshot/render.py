@@ -25,8 +25,7 @@ from django.urls import resolve
 
 from incidents.models import Component, Incident, Page
 from kit.policy import PolicyMiddleware
-
-from . import artifacts
+from visitor.snapshot import artifacts
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from incidents.snapshot.export import snapshot_export
-from incidents.snapshot.publish import snapshot_publish
+from visitor.snapshot.export import snapshot_export
+from visitor.snapshot.publish import snapshot_publish
 
 
 class Command(BaseCommand):

@@ -17,9 +17,9 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from . import uptime
-from .badges import STATUS_COLOURS
-from .models import ComponentStatus, Impact
+from incidents import uptime
+from incidents.models import ComponentStatus, Impact
+from visitor.badges import STATUS_COLOURS
 
 # The page's palette (white text keeps 4.5:1 on each), and a light grey for no data
 # that no status colour can be mistaken for.

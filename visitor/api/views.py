@@ -8,7 +8,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
-from .serializers import V2, PublicState
+from incidents.selectors import PublicState
+from visitor.api.serializers import V2
 
 Builder = Callable[[V2], dict[str, Any]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.template import Context, Template
 
-from incidents.templatetags.heliograph import markdown
+from visitor.templatetags.heliograph import markdown
 
 
 def test_it_drops_script_tags_and_their_content() -> None:

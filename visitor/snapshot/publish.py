@@ -1,7 +1,7 @@
 """Publish the snapshot after each change, a fraction of a second later.
 
 Every announced change asks for a publish once its transaction commits. The ask
-enqueues the Celery task ``incidents.tasks.snapshot_publish`` (queue "default") only
+enqueues the Celery task ``visitor.tasks.snapshot_publish`` (queue "default") only
 when none is already waiting, after a short delay and at most about once a second,
 so a burst of changes joins one render; the task skips a render that one begun
 after the ask already did.
@@ -24,11 +24,10 @@ from django.db import transaction
 from incidents.events import Change, Kind
 from incidents.evidence import components_evidence
 from kit.tasks import enqueue
-
-from . import artifacts
-from .export import snapshot_export
-from .render import Origin, Rendered, render_paths, render_site
-from .store import (
+from visitor.snapshot import artifacts
+from visitor.snapshot.export import snapshot_export
+from visitor.snapshot.render import Origin, Rendered, render_paths, render_site
+from visitor.snapshot.store import (
     Entry,
     Manifest,
     Store,
@@ -274,7 +273,7 @@ def snapshot_request(*, full: bool = False, records: bool = False) -> None:
     if not _pending_claim(current_store()) and not (full or records):
         return
     enqueue(
-        "incidents.tasks.snapshot_publish",
+        "visitor.tasks.snapshot_publish",
         kwargs={"requested_at": time.time(), "full": full, "records": records},
         countdown=_delay(),
         queue="default",

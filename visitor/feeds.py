@@ -21,8 +21,8 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .models import Component, Incident, IncidentUpdate, Page
-from .templatetags.heliograph import TIME_FORMAT, markdown
+from incidents.models import Component, Incident, IncidentUpdate, Page
+from visitor.templatetags.heliograph import TIME_FORMAT, markdown
 
 FEED_LENGTH = 50
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import badges, embed, feeds, views
+from visitor import badges, embed, feeds, views
 
 app_name = "public"
 

@@ -26,11 +26,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
-from . import uptime
-from .api.serializers import PublicState, component_tree, incident_queryset
-from .charts import UptimeBars, latency_chart, legend
-from .evidence import Evidence, components_evidence
-from .models import Component, Incident, IncidentKind, MaintenanceStatus, Page
+from incidents import uptime
+from incidents.evidence import Evidence, components_evidence
+from incidents.models import Component, Incident, IncidentKind, MaintenanceStatus, Page
+from incidents.selectors import PublicState, component_tree, incident_queryset
+from visitor.charts import UptimeBars, latency_chart, legend
 
 MONTHS_PER_PAGE = 3
 Month = tuple[int, int]

@@ -1,0 +1,1 @@
+"""API v2: Statuspage's public JSON, served from the snapshot."""
