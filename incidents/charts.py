@@ -17,7 +17,8 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from . import uptime
+from uptime import selectors as uptime
+
 from .badges import STATUS_COLOURS
 from .models import ComponentStatus, Impact
 

@@ -26,7 +26,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
-from . import uptime
+from uptime import selectors as uptime
+
 from .api.serializers import PublicState, component_tree, incident_queryset
 from .charts import UptimeBars, latency_chart, legend
 from .evidence import Evidence, components_evidence

@@ -17,6 +17,7 @@ PROJECT = "statuspage"
 APPS = [
     "kit",
     "incidents",
+    "uptime",
     "probes",
     "notifications",
     "tokens",
@@ -31,8 +32,18 @@ PACKAGES = [PROJECT, *APPS]
 # What each package must never import (the kit: no app at all).
 FORBIDDEN = {
     "kit": set(PACKAGES) - {"kit"},
-    "incidents": {"probes", "notifications", "integrations", "configfile", "metrics"},
+    "incidents": {
+        "probes",
+        "notifications",
+        "integrations",
+        "configfile",
+        "metrics",
+        "uptime",
+    },
 }
+# The visitor side still inside incidents/ until it becomes an app of its own: it
+# reads the uptime record, which the status domain itself never imports.
+ALLOWED = {("incidents.views", "uptime"), ("incidents.charts", "uptime")}
 
 
 def modules() -> dict[str, Path]:
@@ -107,6 +118,7 @@ def test_a_package_never_imports_what_it_must_not(package: str) -> None:
         if module.split(".")[0] == package
         for line, name in all_imports(module)
         if name.split(".")[0] in FORBIDDEN[package]
+        and (module, name.split(".")[0]) not in ALLOWED
     ]
     assert wrong == []
 

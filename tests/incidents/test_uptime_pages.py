@@ -19,9 +19,10 @@ from django.urls import reverse
 
 from incidents import services
 from incidents.charts import NO_DATA_COLOUR
-from incidents.models import Component, ComponentDay, ComponentLatencyHour
+from incidents.models import Component
 from incidents.snapshot import publish
 from tests.conftest import make_component, make_group, make_incident, make_page
+from uptime.models import ComponentDay, ComponentLatencyHour
 
 pytestmark = pytest.mark.django_db
 
