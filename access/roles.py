@@ -30,8 +30,8 @@ VIEWER_PERMISSIONS = (
     "incidents.view_incident",
     "incidents.view_incidentupdate",
     "incidents.view_incidenttemplate",
-    "incidents.view_componentday",
-    "incidents.view_componentlatencyhour",
+    "uptime.view_componentday",
+    "uptime.view_componentlatencyhour",
     "probes.view_probe",
     "probes.view_proberesult",
     "probes.view_regionstate",
@@ -64,13 +64,17 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def roles_create(group_model: Any, permission_model: Any) -> None:
+def roles_create(
+    group_model: Any,
+    permission_model: Any,
+    role_permissions: dict[str, tuple[str, ...] | None] | None = None,
+) -> None:
     """Make the roles that do not exist yet with their permissions; existing ones
-    are left as admins made them. Takes the models so a migration can pass its
-    own (historical) ones."""
+    are left as admins made them. Takes the models (and the lists) so a migration
+    can pass its own (historical) ones."""
     every = permission_model.objects.select_related("content_type")
     by_name = {f"{p.content_type.app_label}.{p.codename}": p for p in every}
-    for role, names in ROLE_PERMISSIONS.items():
+    for role, names in (role_permissions or ROLE_PERMISSIONS).items():
         group, created = group_model.objects.get_or_create(name=role)
         if not created:
             continue

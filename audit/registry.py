@@ -81,8 +81,8 @@ AUDITED: dict[str, Audited] = {
 
 NOT_AUDITED: dict[str, str] = {
     "incidents.componentstatuschange": "a record itself; the component's row says it",
-    "incidents.componentday": "the uptime record, rolled up from the evidence",
-    "incidents.componentlatencyhour": "the uptime record, rolled up",
+    "uptime.componentday": "the uptime record, rolled up from the evidence",
+    "uptime.componentlatencyhour": "the uptime record, rolled up",
     "probes.proberesult": "evidence: thousands a minute",
     "probes.regionstate": "the verdict's working state, from the evidence",
     "probes.firingalert": "evidence pushed by integrations",

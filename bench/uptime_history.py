@@ -4,7 +4,7 @@ monitor per year. Prints figures; never judges.
 1. N monitors (a probe at a 60 s interval, each with its own component, one region)
    and one day of their raw results (N x 1,440 rows, loaded with COPY; a few
    failures, a short gap, some status changes). Then the time to roll that day up
-   (``probes.rollup.rollup_range``: the component days, the probe hours, the
+   (``uptime.rollup.rollup_range``: the component days, the probe hours, the
    response-time hours), once more (a rebuild, idempotent), the periodic rollup at
    the end of that day (what beat runs every 5 minutes), and the time to prune the
    day once it is final.
@@ -181,9 +181,9 @@ def rollup_figures(monitors: int) -> tuple[dict[str, Any], int]:
     """Load a day, roll it up; the figures, and the size of the day's raw results."""
     from django.db import connection
 
-    from incidents.models import ComponentDay, ComponentLatencyHour
-    from probes import rollup
     from probes.models import ProbeHour, ProbeResult
+    from uptime import rollup
+    from uptime.models import ComponentDay, ComponentLatencyHour
 
     today = dt.datetime.now(dt.UTC).date()
     day = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(), tzinfo=dt.UTC)
@@ -335,22 +335,21 @@ def year_lines(
                 )
 
     return {
-        "incidents_componentday": days(),
+        "uptime_componentday": days(),
         "probes_probehour": probe_hours(),
-        "incidents_componentlatencyhour": latency_hours(),
+        "uptime_componentlatencyhour": latency_hours(),
     }
 
 
 COLUMNS = {
-    "incidents_componentday": (
+    "uptime_componentday": (
         "component_id, day, operational_seconds, degraded_seconds, partial_seconds, "
         "major_seconds, maintenance_seconds, no_data_seconds, checks, checks_up, "
         "incidents, computed_at"
     ),
     "probes_probehour": "probe_id, region, hour, checks, checks_up, p50_ms, p95_ms, "
     "p99_ms",
-    "incidents_componentlatencyhour": "component_id, hour, checks, p50_ms, p95_ms, "
-    "p99_ms",
+    "uptime_componentlatencyhour": "component_id, hour, checks, p50_ms, p95_ms, p99_ms",
 }
 
 

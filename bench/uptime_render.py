@@ -77,7 +77,7 @@ def analyze() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE incidents_componentday, incidents_componentlatencyhour")
+        cursor.execute("ANALYZE uptime_componentday, uptime_componentlatencyhour")
 
 
 def make_components(count: int) -> list[Any]:
@@ -119,7 +119,8 @@ def day_figures(rng: random.Random, young: bool, back: int) -> dict[str, Any]:
 
 
 def make_days(components: list[Any], today: dt.date, rng: random.Random) -> int:
-    from incidents.models import ComponentDay, new_public_id
+    from incidents.models import new_public_id
+    from uptime.models import ComponentDay
 
     rows = []
     for component in components:
@@ -144,7 +145,7 @@ def make_days(components: list[Any], today: dt.date, rng: random.Random) -> int:
 
 
 def make_hours(components: list[Any], now: dt.datetime, rng: random.Random) -> int:
-    from incidents.models import ComponentLatencyHour
+    from uptime.models import ComponentLatencyHour
 
     top = now.replace(minute=0, second=0, microsecond=0)
     hours = [top - dt.timedelta(hours=n) for n in range(30 * 24)]
@@ -254,8 +255,8 @@ def read_and_draw() -> tuple[Callable[[], Any], Callable[[], Any]]:
     """The two halves of the history parts: the query, and the drawing."""
     from django.utils import timezone
 
-    from incidents import uptime
     from incidents.models import Component
+    from uptime import selectors as uptime
     from visitor import views
     from visitor.charts import UptimeBars
 

@@ -3,7 +3,8 @@
 ``incidents`` never imports the apps that react (notifications, the published
 snapshot): they ``listen`` here, and the services ``announce`` each change inside the
 transaction that made it, so a listener that writes rows (an outbox) commits or rolls
-back with the change itself.
+back with the change itself. The uptime app, which ``incidents`` does not import
+either, announces its rebuilt record here too (``Kind.HISTORY_CHANGED``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Kind:
     # Changes the public page shows but nobody is notified of.
     PAGE_UPDATED = "page.updated"
     PUBLIC_CHANGED = "public.changed"
+    # The uptime record (days, response-time hours) was rebuilt: every component's
+    # bars and charts. Announced by the uptime app's rollup; nobody is notified.
+    HISTORY_CHANGED = "history.changed"
 
 
 @dataclass(frozen=True)

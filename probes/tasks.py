@@ -14,7 +14,6 @@ from . import (
     clock,
     monitoring,
     results,
-    rollup,
     runner,
     scheduler,
     services,
@@ -50,16 +49,6 @@ def monitoring_sweep() -> int:
 @shared_task(soft_time_limit=50, time_limit=60)
 def automatic_incidents_resolve() -> int:
     return len(automation.automatic_incidents_resolve(now=_now()))
-
-
-@shared_task(soft_time_limit=240, time_limit=300)
-def uptime_rollup() -> int:
-    return rollup.uptime_rollup().days
-
-
-@shared_task(soft_time_limit=840, time_limit=900)
-def results_prune() -> int:
-    return rollup.results_prune().deleted
 
 
 @task_revoked.connect

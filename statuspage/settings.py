@@ -157,6 +157,7 @@ INSTALLED_APPS = [
     "csp",
     "incidents",
     "visitor",
+    "uptime",
     "probes",
     "notifications",
     "tokens",
@@ -421,7 +422,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Today's (and a late or back-dated day's) uptime record, and the hours' figures.
     "uptime-rollup": {
-        "task": "probes.tasks.uptime_rollup",
+        "task": "uptime.tasks.uptime_rollup",
         "schedule": env_int("UPTIME_ROLLUP_SECONDS", 300),
         "options": {"expires": env_int("UPTIME_ROLLUP_SECONDS", 300)},
     },
@@ -436,7 +437,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 3600},
     },
     "results-prune": {
-        "task": "probes.tasks.results_prune",
+        "task": "uptime.tasks.results_prune",
         "schedule": env_int("RESULTS_PRUNE_SECONDS", 3600),
         "options": {"expires": env_int("RESULTS_PRUNE_SECONDS", 3600)},
     },

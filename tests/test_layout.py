@@ -17,6 +17,7 @@ PROJECT = "statuspage"
 APPS = [
     "kit",
     "incidents",
+    "uptime",
     "probes",
     "notifications",
     "tokens",
@@ -39,6 +40,7 @@ FORBIDDEN = {
         "configfile",
         "metrics",
         "visitor",
+        "uptime",
     },
 }
 

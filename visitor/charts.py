@@ -17,8 +17,8 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents import uptime
 from incidents.models import ComponentStatus, Impact
+from uptime import selectors as uptime
 from visitor.badges import STATUS_COLOURS
 
 # The page's palette (white text keeps 4.5:1 on each), and a light grey for no data

@@ -1,7 +1,7 @@
 """The public status page: server-rendered HTML that needs no JavaScript.
 
 Views only load (``PublicState`` or a prefetched queryset) and render; every rule about
-what the page says lives in the models, ``incidents.status`` and ``incidents.uptime``.
+what the page says lives in the models, ``incidents.status`` and ``uptime.selectors``.
 
 Showcased components show their record: 90 daily bars on the index and on their own
 page, which adds the response-time charts. A component that is not showcased keeps a
@@ -26,10 +26,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
-from incidents import uptime
 from incidents.evidence import Evidence, components_evidence
 from incidents.models import Component, Incident, IncidentKind, MaintenanceStatus, Page
 from incidents.selectors import PublicState, component_tree, incident_queryset
+from uptime import selectors as uptime
 from visitor.charts import UptimeBars, latency_chart, legend
 
 MONTHS_PER_PAGE = 3

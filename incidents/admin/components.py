@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from access.permissions import require, user_may
-from incidents import services, uptime
+from incidents import services
 from kit.console import staff_member
 
-from ..forms import ComponentForm, ReportForm
+from ..forms import ComponentForm
 from ..models import Component, ComponentStatus, Page, StatusSource
-from ..report import availability_report, report_csv
 from .base import ServiceAdmin
 
 CREATE_FIELDS = (
@@ -46,6 +44,18 @@ PIN = "incidents.pin_component"
 HISTORY_LENGTH = 10
 
 Action = Callable[[Any, HttpRequest, QuerySet[Component]], None]
+# Pages other apps add under the components' console (the uptime app's availability
+# report, uptime/admin.py): the status domain imports none of them, they register
+# here with ``console_view_add`` before the admin's URLs are read.
+ConsoleView = Callable[["ComponentAdmin", HttpRequest], HttpResponse]
+ADDED_VIEWS: list[tuple[str, str, ConsoleView]] = []
+
+
+def console_view_add(route: str, name: str, view: ConsoleView) -> None:
+    """Serve ``view(component_admin, request)`` at ``route`` under the components'
+    console, as the admin URL ``name``; the view checks who may see it."""
+    if all(added[1] != name for added in ADDED_VIEWS):
+        ADDED_VIEWS.append((route, name, view))
 
 
 def _status_action(status: ComponentStatus) -> Action:
@@ -58,12 +68,6 @@ def _status_action(status: ComponentStatus) -> Action:
     return admin.action(
         description=f"Set status: {status.label}", permissions=["set_status"]
     )(action)
-
-
-def _with_csv(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query["format"] = "csv"
-    return query.urlencode()
 
 
 def _moved(siblings: list[Component], selected: set[int]) -> list[Component]:
@@ -145,46 +149,11 @@ class ComponentAdmin(ServiceAdmin):
         return changelist
 
     def get_urls(self) -> list[URLPattern]:
-        report = path(
-            "report/",
-            self.admin_site.admin_view(self.report_view),
-            name="incidents_component_report",
-        )
-        return [report, *super().get_urls()]
-
-    def report_view(self, request: HttpRequest) -> HttpResponse:
-        """Availability per component over a range, on screen or as CSV."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        today = timezone.localdate(timezone=Page.get().tzinfo)
-        form = ReportForm(
-            request.GET or None,
-            initial={"start": today - dt.timedelta(days=29), "end": today},
-        )
-        report = None
-        if form.is_bound and form.is_valid():
-            report = availability_report(
-                start=form.cleaned_data["start"],
-                end=form.cleaned_data["end"],
-                components=form.cleaned_data["components"],
-            )
-            if request.GET.get("format") == "csv":
-                response = HttpResponse(report_csv(report), content_type="text/csv")
-                name = f"availability-{report.start}-{report.end}.csv"
-                response["Content-Disposition"] = f'attachment; filename="{name}"'
-                return response
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Availability report",
-            "form": form,
-            "report": report,
-            "csv_query": _with_csv(request),
-            "partial_weight": f"{uptime.PARTIAL_OUTAGE_WEIGHT:.0%}",
-        }
-        return TemplateResponse(
-            request, "admin/incidents/component/report.html", context
-        )
+        added = [
+            path(route, self.admin_site.admin_view(partial(view, self)), name=name)
+            for route, name, view in ADDED_VIEWS
+        ]
+        return [*added, *super().get_urls()]
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Component | None = None

@@ -475,7 +475,7 @@ def test_it_asks_for_one_publish_for_a_burst_of_changes(
 def test_it_renders_the_pages_of_changed_components_only(client: Client) -> None:
     """A thousand component pages must not hold up one status change; their uptime
     record is published by the rollup's own ask (records), a chunk at a time."""
-    from incidents.models import ComponentDay
+    from uptime.models import ComponentDay
 
     now = timezone.now()
     with time_machine.travel(now - dt.timedelta(minutes=20), tick=False):

@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Component, ComponentDay, ComponentLatencyHour, Incident
+from incidents.models import Component, Incident
 from tests.conftest import make_component, make_group, make_incident, make_page
+from uptime.models import ComponentDay, ComponentLatencyHour
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 

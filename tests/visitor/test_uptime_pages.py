@@ -18,8 +18,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents import services
-from incidents.models import Component, ComponentDay, ComponentLatencyHour
+from incidents.models import Component
 from tests.conftest import make_component, make_group, make_incident, make_page
+from uptime.models import ComponentDay, ComponentLatencyHour
 from visitor.charts import NO_DATA_COLOUR
 from visitor.snapshot import publish
 

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 # The page settings changed: every page shows them, so everything is rendered again.
 PAGE_UPDATED = Kind.PAGE_UPDATED
+HISTORY_CHANGED = Kind.HISTORY_CHANGED
 # A waiting publish older than this is presumed lost (its task or worker died).
 PENDING_SECONDS = 10
 # A component changed this long before the previous render began is rendered again
@@ -281,6 +282,10 @@ def snapshot_request(*, full: bool = False, records: bool = False) -> None:
 
 
 def on_change(change: Change) -> None:
-    """The listener: ask for a publish once the change is committed."""
-    full = change.kind == PAGE_UPDATED
-    transaction.on_commit(partial(snapshot_request, full=full), robust=True)
+    """The listener: ask for a publish once the change is committed (of every
+    component's uptime record too, when the rollup rebuilt it)."""
+    if change.kind == HISTORY_CHANGED:
+        ask = partial(snapshot_request, records=True)
+    else:
+        ask = partial(snapshot_request, full=change.kind == PAGE_UPDATED)
+    transaction.on_commit(ask, robust=True)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from probes import rollup
 from probes.models import ProbeHour
 from probes.services import PushedAlert, alerts_record, probe_create
 from tests.conftest import make_component
-from tests.probes.test_rollup import DAY, FULL_DAY, NEXT, at, clock, seconds_of
+from tests.uptime.test_rollup import DAY, FULL_DAY, NEXT, at, clock, seconds_of
+from uptime import rollup
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from incidents.models import Component, ComponentDay, Incident, Page
+from incidents.models import Component, Incident, Page
+from probes.models import ProbeResult
 
-from ..models import ProbeResult
+from ..models import ComponentDay
 from .base import LATE_RESULTS, Summary, day_bounds, day_of
 from .build import incidents_refresh, rollup_range
 

@@ -13,16 +13,14 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from incidents import services
+from incidents.events import Kind
 from incidents.models import (
     Component,
-    ComponentDay,
-    ComponentLatencyHour,
     ComponentStatus,
     IncidentStatus,
     StatusSource,
 )
-from incidents.uptime import SECONDS_FIELDS
-from probes import rollup
+from notifications.models import Event
 from probes.models import Probe, ProbeHour, ProbeResult, RegionState
 from probes.services import probe_create
 from tests.conftest import (
@@ -32,6 +30,9 @@ from tests.conftest import (
     make_maintenance,
     make_page,
 )
+from uptime import rollup
+from uptime.models import ComponentDay, ComponentLatencyHour
+from uptime.selectors import SECONDS_FIELDS
 from visitor.snapshot.publish import snapshot_request
 
 pytestmark = pytest.mark.django_db
@@ -519,9 +520,9 @@ def test_the_periodic_rollup_brings_a_back_dated_maintenance_to_its_day(
 
 def test_beat_runs_the_rollup_and_the_pruning(settings: Any) -> None:
     schedule = settings.CELERY_BEAT_SCHEDULE
-    assert schedule["uptime-rollup"]["task"] == "probes.tasks.uptime_rollup"
+    assert schedule["uptime-rollup"]["task"] == "uptime.tasks.uptime_rollup"
     assert schedule["uptime-rollup"]["schedule"] == 300
-    assert schedule["results-prune"]["task"] == "probes.tasks.results_prune"
+    assert schedule["results-prune"]["task"] == "uptime.tasks.results_prune"
 
 
 # Pruning --------
@@ -647,3 +648,17 @@ def test_the_prune_command_refuses_bad_input(
 ) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("prune_results", *arguments)
+
+
+def test_the_rollup_announces_the_changed_history_and_notifies_nobody(
+    clock: Any, heard: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    crafted_history(clock)
+    heard.clear()
+    events = Event.objects.count()  # the incident's own
+    with django_capture_on_commit_callbacks() as callbacks:
+        rollup.rollup_range(first=DAY, last=DAY)
+    assert {(c.kind, c.notify) for c in heard} == {(Kind.HISTORY_CHANGED, False)}
+    asked = [c for c in callbacks if getattr(c, "func", None) is snapshot_request]
+    assert asked and all(c.keywords == {"records": True} for c in asked)
+    assert Event.objects.count() == events  # the outbox wrote nothing

@@ -12,9 +12,9 @@ from typing import Any
 from django.db.models import FloatField, Func
 
 from incidents.models import ComponentStatus
-from incidents.uptime import day_bounds
+from probes.kinds.base import Outcome
 
-from ..kinds.base import Outcome
+from ..selectors import day_bounds
 
 COVER_INTERVALS = 2
 # A result is stored at most this long after it started (a batch is killed after

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from incidents import uptime
-from incidents.models import ComponentDay, ComponentLatencyHour
 from tests.conftest import make_component, make_page
+from uptime import selectors as uptime
+from uptime.models import ComponentDay, ComponentLatencyHour
 
 UTC = dt.UTC
 DAY = 86_400

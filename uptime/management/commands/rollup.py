@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from incidents.models import Component, Page
-from probes import rollup
+from uptime import rollup
 
 
 def parse_day(option: str, value: str) -> dt.date:

@@ -25,7 +25,9 @@ from django.db import connections
 from django.db.models import CharField, Func, TextField, Value
 from django.db.models.functions import Cast, NullIf
 
-from .models import ComponentDay, ComponentLatencyHour, ComponentStatus
+from incidents.models import ComponentStatus
+
+from .models import ComponentDay, ComponentLatencyHour
 
 # How much of each state's time is downtime (Statuspage's convention).
 DOWNTIME_WEIGHTS: Mapping[str, float] = {

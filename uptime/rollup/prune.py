@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from incidents.models import ComponentDay, Page
+from incidents.models import Page
+from probes.models import Probe, ProbeResult
 
-from ..models import Probe, ProbeResult
+from ..models import ComponentDay
 from .base import (
     COVER_INTERVALS,
     LATE_RESULTS,

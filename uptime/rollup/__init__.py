@@ -1,6 +1,6 @@
 """Uptime rollups: a component's days, its hourly response times, a probe's hours.
 
-The record behind the public bars and charts (``incidents.uptime`` reads it), rebuilt
+The record behind the public bars and charts (``uptime.selectors`` reads it), rebuilt
 from the status history, scheduled maintenance, incidents and the raw probe results.
 Every rule is decided here, once:
 

@@ -12,8 +12,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max, Q, QuerySet
 
-from ..kinds.base import Outcome
-from ..models import Probe, ProbeKindName, ProbeResult, RegionState
+from probes.kinds.base import Outcome
+from probes.models import Probe, ProbeKindName, ProbeResult, RegionState
+
 from .base import (
     COVER_INTERVALS,
     HOUR,

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from incidents.models import (
-    Component,
-    ComponentDay,
-    ComponentLatencyHour,
-    ComponentStatusChange,
-    Page,
-)
-from incidents.uptime import SECONDS_FIELDS
-from visitor.snapshot.publish import snapshot_request
+from incidents.events import Kind, announce_quietly
+from incidents.models import Component, ComponentStatusChange, Page
+from probes.models import ProbeHour
 
-from ..models import ProbeHour
+from ..models import ComponentDay, ComponentLatencyHour
+from ..selectors import SECONDS_FIELDS
 from .base import (
     Summary,
     Window,
@@ -56,7 +50,7 @@ def rollup_range(
     """Rebuild the days ``first``..``last`` (of the page's time zone, up to today) of
     the given components (default: all), with the hours they span; idempotent.
     Works ``CHUNK_DAYS`` at a time, each chunk in one transaction, and asks for a
-    snapshot publish once each is committed."""
+    snapshot publish (``Kind.HISTORY_CHANGED``) once each is committed."""
     now = now or timezone.now()
     tz = Page.get().tzinfo
     days = list(days_between(first, min(last, day_of(now, tz))))
@@ -85,7 +79,8 @@ def _rollup_window(window: Window, scope: set[int] | None, now: dt.datetime) -> 
         summary.latency_hours = _hours_write(
             ComponentLatencyHour, feeds.latency_hours, ("component_id", "hour")
         )
-        transaction.on_commit(partial(snapshot_request, records=True), robust=True)
+        # Every record changed: the snapshot's listener republishes them on commit.
+        announce_quietly(Kind.HISTORY_CHANGED)
     summary.first, summary.last = window.days[0], window.days[-1]
     return summary
 
@@ -122,7 +117,7 @@ def incidents_refresh(
             changed.append(row)
     with transaction.atomic():
         ComponentDay.objects.bulk_update(changed, ["incidents"], batch_size=WRITE_BATCH)
-        transaction.on_commit(partial(snapshot_request, records=True), robust=True)
+        announce_quietly(Kind.HISTORY_CHANGED)
     return len(changed)
 
 

@@ -15,13 +15,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from incidents.models import (
     ACTIVE_MAINTENANCE_STATUSES,
     Component,
-    ComponentDay,
     ComponentStatus,
     ComponentStatusChange,
     Incident,
     IncidentUpdate,
 )
 
+from ..models import ComponentDay
 from .base import STATUS_FIELDS, Interval, Window, day_bounds, island_add, utc
 from .results import Feeds, Group
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from incidents.models import Component, ComponentDay
+from incidents.models import Component
 from incidents.services import incident_post_update
 from tests.conftest import (
     make_component,
@@ -20,6 +20,7 @@ from tests.conftest import (
     make_maintenance,
     make_page,
 )
+from uptime.models import ComponentDay
 
 pytestmark = pytest.mark.django_db
 

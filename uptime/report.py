@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from incidents import uptime
+from incidents.models import Component, Incident, Page
 
-from .models import Component, ComponentDay, Incident, Page
+from . import selectors
+from .models import ComponentDay
 
 # The longest range one report covers: a year and a day, for leap years.
 MAX_DAYS = 366
-SECONDS_FIELDS = uptime.SECONDS_FIELDS
+SECONDS_FIELDS = selectors.SECONDS_FIELDS
 CSV_HEADER = (
     "component",
     "component_id",
@@ -40,7 +41,7 @@ class ComponentFigures:
 
     @property
     def availability(self) -> float | None:
-        return uptime.availability(self.days)
+        return selectors.availability(self.days)
 
     @property
     def seconds(self) -> dict[str, int]:
@@ -86,8 +87,8 @@ def availability_report(
     ).order_by("day")
     for day in days:
         figures[day.component_id].days.append(day)
-    opened = uptime.day_bounds(start, page.tzinfo)[0]
-    closed = uptime.day_bounds(end, page.tzinfo)[1]
+    opened = selectors.day_bounds(start, page.tzinfo)[0]
+    closed = selectors.day_bounds(end, page.tzinfo)[1]
     touching = Incident.objects.filter(components__in=figures).distinct()
     ordered = touching.prefetch_related("components").order_by("started_at", "pk")
     incidents = ordered.incidents().filter(
@@ -124,7 +125,7 @@ def report_csv(report: Report) -> str:
                     name,
                     public_id,
                     day.day.isoformat(),
-                    _percent(uptime.availability([day])),
+                    _percent(selectors.availability([day])),
                     *(getattr(day, f) for f in SECONDS_FIELDS),
                     day.checks,
                     day.checks_up,
