@@ -29,6 +29,7 @@ import pytest
 from incidents.snapshot import serve
 from incidents.snapshot.store import Manifest, Store
 from tests.servers import App, Servers
+from tests.tiers import tier
 
 STALE_AFTER_SECONDS = 2
 PASSWORD = "an-outage-proof-password"
@@ -164,6 +165,7 @@ def sign_in(browser: Browser) -> None:
 
 
 @pytest.fixture(scope="module")
+@tier("outage")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Servers, data, a published snapshot and gunicorn, once for the module."""
     servers = Servers()
