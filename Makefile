@@ -92,6 +92,14 @@ bench-notifications: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/notifications_fanout.py $(BENCH_ARGS)
 
+# The timing targets tests used to assert, as figures: change to public on a worker,
+# renders per burst, the http probe on a hanging target (not a test either; ~1 minute):
+#   make bench-timings BENCH_ARGS="--changes 40 --timeouts 0.5,1,5"
+.PHONY: bench-timings
+bench-timings: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/timings.py $(BENCH_ARGS)
+
 # Uptime history figures: rollup time per day of data and database size per monitor
 # per year (not a test either; about 2 minutes):
 #   make bench-uptime BENCH_ARGS="--monitors 200 --size-monitors 20"
