@@ -10,7 +10,7 @@ TEST_ENV := \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	SECRET_KEY=test-only-secret-key-long-enough-for-the-production-check-0123456789 STATIC_MANIFEST=false SECURE_COOKIES=false
 
-.PHONY: run test lint venv dev-venv clean demo-break demo-mend
+.PHONY: run test test-fast lint venv dev-venv clean demo-break demo-mend
 
 $(BIN)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,35 @@ lint: dev-venv
 	$(BIN)/ruff format --check .
 	SECRET_KEY=lint-only-secret-key-long-enough-for-the-production-check-0123456789 $(BIN)/mypy
 
+# Each test has one tier (tests/tiers.py). The fast tiers run first, each stopping on
+# its first failure and ending the run; then the slow tiers, each to its end. With
+# PYTEST_ARGS (make test PYTEST_ARGS=tests/probes), pytest runs just that, once.
+FAST_TIERS := unit schema database
+SLOW_TIERS := worker browser outage
+
 test: dev-venv
 	bin/ensure-services
 	$(MAKE) --no-print-directory tests/oidc/node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+ifdef PYTEST_ARGS
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+else
+	$(MAKE) --no-print-directory test-fast
+	@failed=""; for tier in $(SLOW_TIERS); do \
+	    echo "make test: the $$tier tier"; \
+	    $(TEST_ENV) $(BIN)/pytest -m $$tier || failed="$$failed $$tier"; \
+	done; \
+	[ -z "$$failed" ] || { echo "make test: failures in the tiers:$$failed"; exit 1; }
+endif
+
+# The fast tiers alone, as make test runs them first (a developer's quick check).
+test-fast: dev-venv
+	bin/ensure-services
+	@for tier in $(FAST_TIERS); do \
+	    echo "make test: the $$tier tier (stops on the first failure)"; \
+	    $(TEST_ENV) $(BIN)/pytest -x -m $$tier || exit 1; \
+	done
 
 # The single sign-on tests start a real OpenID Connect provider (panva's
 # oidc-provider, pinned in tests/oidc/package-lock.json).
@@ -68,6 +91,14 @@ bench: $(BIN)/.bench
 bench-notifications: $(BIN)/.bench
 	bin/ensure-services
 	$(BIN)/python bench/notifications_fanout.py $(BENCH_ARGS)
+
+# The timing targets tests used to assert, as figures: change to public on a worker,
+# renders per burst, the http probe on a hanging target (not a test either; ~1 minute):
+#   make bench-timings BENCH_ARGS="--changes 40 --timeouts 0.5,1,5"
+.PHONY: bench-timings
+bench-timings: $(BIN)/.bench
+	bin/ensure-services
+	$(BIN)/python bench/timings.py $(BENCH_ARGS)
 
 # Uptime history figures: rollup time per day of data and database size per monitor
 # per year (not a test either; about 2 minutes):

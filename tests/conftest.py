@@ -1,4 +1,5 @@
-"""Shared fixtures: plain ``make_<model>`` helpers and a real headless Chromium."""
+"""Shared fixtures: plain ``make_<model>`` helpers, a real headless Chromium, real
+Celery workers; and each test's tier (tests/tiers.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from incidents import events, services
 from incidents.models import Component, Incident, Page
+from tests.tiers import tier, tier_assign
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = (
@@ -33,6 +35,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers added here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets exactly one tier marker (unit, schema, database, worker,
+    browser, outage) from the fixtures it uses or a marker of its own: the
+    precedence is in tests/tiers.py's docstring."""
+    tier_assign(items)
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +125,7 @@ def make_maintenance(**overrides: Any) -> Incident:
 
 
 @pytest.fixture(scope="module")
+@tier("browser")
 def browser() -> Iterator[Any]:
     """A headless Chromium (Debian's) per test module, driven by Playwright.
 
@@ -156,6 +167,7 @@ def worker_database_url() -> str:
 
 
 @pytest.fixture
+@tier("worker")
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start real Celery workers on the real broker, seeing this test's database.
 

@@ -25,6 +25,7 @@ from tests.api_helpers import api_client, body, v1
 from tests.conftest import enqueued, make_page
 from tests.notifications.conftest import SmtpSink
 from tests.servers import App
+from tests.tiers import tier
 from tokens.models import TOKEN_PREFIX
 
 ADDRESS = "ada@example.com"
@@ -169,6 +170,7 @@ def timezone_now(subscriber: Subscriber, *, minutes: int) -> dt.datetime:
 
 
 @pytest.fixture
+@tier("database")
 def embedded(tmp_path: Path) -> Iterator[list[App]]:
     """Two gunicorn servers of one embedded install (SQLite and the cache in var/),
     as separate processes as granian's workers and the Celery worker are."""

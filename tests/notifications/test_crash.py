@@ -73,6 +73,7 @@ def received() -> int:
         return len(RECEIVED)
 
 
+@pytest.mark.outage  # it kills its worker
 @pytest.mark.timeout(180)
 def test_it_delivers_to_everyone_after_a_worker_is_killed_mid_fan_out(
     transactional_db: None,
@@ -172,6 +173,7 @@ def held() -> list[str]:
         return list(HELD)
 
 
+@pytest.mark.outage  # it kills its worker
 @pytest.mark.timeout(120)
 def test_it_sends_again_within_seconds_what_a_killed_worker_was_sending(
     transactional_db: None,

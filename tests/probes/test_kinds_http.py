@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 import trustme
@@ -134,18 +133,22 @@ def test_it_does_not_follow_redirects_unless_asked(httpserver):
 
 
 def test_it_is_down_promptly_when_the_target_hangs(aio_server):
+    """Down on its own timeout, without waiting for the target's answer (how long
+    that takes is a figure: bench/timings.py prints it)."""
+    answered = []
+
     async def hang(request: web.Request) -> web.Response:
         await asyncio.sleep(30)
+        answered.append(request.path)
         return web.Response(text="too late")
 
     app = web.Application()
     app.router.add_get("/", hang)
     url = aio_server(app)
-    started = time.monotonic()
 
     result = check(url + "/", timeout=0.5)
 
-    assert time.monotonic() - started < 1.5
+    assert answered == []  # it did not wait for the target
     assert result.outcome is Outcome.DOWN
     assert result.error == "timed out after 0.5 s"
     assert result.latency_ms is None

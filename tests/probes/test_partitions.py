@@ -33,6 +33,7 @@ from probes.selectors import monitoring_overview
 from probes.services import probe_create
 from tests.conftest import make_component, worker_database_url
 from tests.probes.netns import Lab, namespaces_problem
+from tests.tiers import tier
 
 REGIONS = ("east", "west", "north")
 
@@ -48,6 +49,7 @@ def _upstreams() -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="module")
+@tier("outage")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     if problem := namespaces_problem():
         pytest.skip(problem)

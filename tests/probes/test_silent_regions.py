@@ -33,6 +33,7 @@ def degraded(component: Component) -> bool:
     return verdict is not None and verdict.monitoring_degraded
 
 
+@pytest.mark.outage  # it stops two regions' workers
 @pytest.mark.timeout(150)
 def test_it_holds_the_status_and_the_incident_when_two_regions_go_silent(
     transactional_db: None,

@@ -52,6 +52,7 @@ def test_it_limits_each_token_with_429_and_retry_after() -> None:
     assert other.get(v1("components")).status_code == 200
 
 
+@pytest.mark.schema
 def test_it_publishes_an_openapi_3_schema_of_every_resource() -> None:
     response = APIClient().get("/api/v1/openapi.json")
     assert response.status_code == 200

@@ -27,7 +27,7 @@ from statuspage.wsgi import application
 from tests.api_helpers import token_for
 from tests.conftest import make_component, make_group, make_incident
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.schema]
 
 # Rejecting valid-looking data is right when a business rule refuses it (a group
 # that still has components, a duplicate template name, a status transition), so

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.servers import App, Servers
+from tests.tiers import tier
 from visitor.snapshot import serve
 from visitor.snapshot.store import Manifest, Store
 
@@ -164,6 +165,7 @@ def sign_in(browser: Browser) -> None:
 
 
 @pytest.fixture(scope="module")
+@tier("outage")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Servers, data, a published snapshot and gunicorn, once for the module."""
     servers = Servers()

@@ -54,6 +54,7 @@ def test_it_runs_the_readme_incident_example(live_server: Any) -> None:
     assert Component.objects.get(pk=login.pk).status == "operational"
 
 
+@pytest.mark.schema
 def test_it_shows_the_same_example_on_the_documentation_page(client: Any) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert readme_example() in schema["info"]["description"]

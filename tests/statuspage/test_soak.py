@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
+from tests.tiers import tier
 
 
 def _bench_soak() -> ModuleType:
@@ -34,6 +35,7 @@ soak = _bench_soak()
 
 
 @pytest.fixture
+@tier("outage")
 def stack(tmp_path: Path) -> Iterator[Any]:
     running = soak.Stack(tmp_path / "var")
     try:
@@ -43,6 +45,7 @@ def stack(tmp_path: Path) -> Iterator[Any]:
         running.stop()
 
 
+@pytest.mark.outage  # it starts bin/run's stack itself, not through `stack`
 @pytest.mark.timeout(900)
 def test_it_runs_every_slot_for_three_minutes_while_the_page_answers(
     tmp_path: Path,

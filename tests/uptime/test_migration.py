@@ -108,6 +108,7 @@ def values(rows: Any, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
     return sorted(tuple(getattr(row, name) for name in fields) for row in rows)
 
 
+@pytest.mark.schema
 @pytest.mark.django_db(transaction=True)
 def test_it_moves_every_row_of_the_old_layout_to_the_uptime_app(
     leaves: list[tuple[str, str | None]],
