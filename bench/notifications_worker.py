@@ -26,7 +26,7 @@ from workers import django_setup, spent, timed, worker_main
 
 django_setup()
 
-from notifications import delivery  # noqa: E402
+from notifications.services import delivery  # noqa: E402
 from notifications.transports import email, net, webhook  # noqa: E402
 
 logger = logging.getLogger("bench.phases")

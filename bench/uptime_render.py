@@ -119,7 +119,7 @@ def day_figures(rng: random.Random, young: bool, back: int) -> dict[str, Any]:
 
 
 def make_days(components: list[Any], today: dt.date, rng: random.Random) -> int:
-    from incidents.models import new_public_id
+    from kit.ids import new_public_id
     from uptime.models import ComponentDay
 
     rows = []

@@ -8,8 +8,8 @@ import hmac
 from django.db import models
 from django.utils import timezone
 
-from incidents.models import new_public_id
 from kit.digests import secret_digest
+from kit.ids import new_public_id
 
 
 class IntegrationKind(models.TextChoices):

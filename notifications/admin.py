@@ -1,7 +1,7 @@
 """Subscribers, events and deliveries in the staff console.
 
 Staff read here who is told what and what each receiver answered, and act through
-``notifications.subscribers`` (reactivate, unsubscribe, send a test, resend); a
+``notifications.services.subscribers`` (reactivate, unsubscribe, send a test, resend); a
 refusal becomes a message. Nothing is edited by hand: events, deliveries and
 attempts are history, and a subscriber changes only through those services.
 """
@@ -34,7 +34,7 @@ from .models import (
     Subscriber,
     SubscriberState,
 )
-from .subscribers import (
+from .services.subscribers import (
     delivery_resend,
     subscriber_reactivate,
     subscriber_send_test,

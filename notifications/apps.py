@@ -8,6 +8,6 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from incidents import events
 
-        from .outbox import event_record
+        from .services.outbox import event_record
 
         events.listen(event_record)

@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models import Component, Incident, new_public_id
+from incidents.models import Component, Incident
+from kit.ids import new_public_id
 
 
 def new_signing_secret() -> str:

@@ -6,7 +6,8 @@ import smtplib
 
 from celery import shared_task
 
-from . import delivery, emails
+from . import emails
+from .services import delivery
 
 
 @shared_task(soft_time_limit=240, time_limit=300)

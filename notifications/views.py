@@ -26,7 +26,7 @@ from incidents.models import Page
 from .emails import duration
 from .forms import ScopeForm, SubscribeForm
 from .models import Channel, Scope, Subscriber, SubscriberState
-from .subscribers import (
+from .services.subscribers import (
     subscriber_confirm,
     subscriber_send_test,
     subscriber_set_scope,

@@ -9,7 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from incidents.models import Component, ComponentStatus, new_public_id
+from incidents.models import Component, ComponentStatus
+from kit.ids import new_public_id
 
 from .kinds.base import Outcome
 

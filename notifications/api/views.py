@@ -1,11 +1,9 @@
 """Management API v1: subscribers, on Statuspage's paths, and their deliveries.
 
-Every change goes through ``notifications.subscribers``, as the public sign-up and
-the console do (so an endpoint is held to the same address rules). A refusal of
-what was sent is a 400 naming the API's field; one that depends on the
-subscriber's or delivery's state (already confirmed, not quarantined, being sent)
-is a 409.
-"""
+Every change goes through ``notifications.services.subscribers``, as the public sign-up
+and the console do (so an endpoint is held to the same address rules). A refusal of what
+was sent is a 400 naming the API's field; one that depends on the subscriber's or
+delivery's state (already confirmed, not quarantined, being sent) is a 409."""
 
 from __future__ import annotations
 
@@ -22,8 +20,8 @@ from rest_framework.response import Response
 from incidents.api.v1.base import ResourceViewSet
 from incidents.models import Component
 from kit.api.base import by_public_id, conflicts, envelope, read_filters, refusals
-from notifications import subscribers as services
 from notifications.models import Channel, Delivery, Scope, Subscriber
+from notifications.services import subscribers as services
 
 from . import serializers as s
 

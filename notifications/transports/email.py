@@ -25,7 +25,7 @@ from incidents.events import Kind
 from incidents.models import UPDATE_STATUS_CHOICES, ComponentStatus, Page
 from notifications.models import Delivery
 from notifications.rendering import Message
-from notifications.subscribers import TEST_EVENT
+from notifications.services.subscribers import TEST_EVENT
 
 from .base import RESPONSE_MAX_CHARS, Result, Transport
 

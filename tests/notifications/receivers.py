@@ -27,7 +27,7 @@ from notifications.models import (
     new_signing_secret,
 )
 from notifications.rendering import Message, message_for
-from notifications.subscribers import subscriber_subscribe
+from notifications.services.subscribers import subscriber_subscribe
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.models import Incident
-from notifications import delivery, emails
+from notifications import emails
 from notifications.models import (
     Channel,
     Delivery,
@@ -23,6 +23,7 @@ from notifications.models import (
     Subscriber,
     SubscriberState,
 )
+from notifications.services import delivery
 from tests.api_helpers import api_client, body, v1
 from tests.conftest import (
     enqueued,

@@ -9,7 +9,7 @@ import pytest
 
 from incidents import services
 from notifications.models import Channel
-from notifications.subscribers import subscriber_send_test
+from notifications.services.subscribers import subscriber_send_test
 from notifications.transports.slack import Slack
 from notifications.transports.teams import ADAPTIVE_CARD, Teams
 from tests.conftest import make_component, make_incident, make_maintenance, make_page

@@ -19,7 +19,7 @@ import time_machine
 from django.test import Client
 
 from notifications.models import Channel, Subscriber, SubscriberState
-from notifications.subscribers import subscriber_subscribe
+from notifications.services.subscribers import subscriber_subscribe
 from statuspage.celery import app
 from tests.api_helpers import api_client, body, v1
 from tests.conftest import enqueued, make_page

@@ -19,9 +19,13 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from notifications.delivery import deliveries_send, deliveries_sweep, event_fan_out
 from notifications.models import Attempt, Delivery, DeliveryState, Event, Subscriber
-from notifications.subscribers import subscriber_subscribe
+from notifications.services.delivery import (
+    deliveries_send,
+    deliveries_sweep,
+    event_fan_out,
+)
+from notifications.services.subscribers import subscriber_subscribe
 from statuspage.celery import app
 from tests.conftest import make_incident
 

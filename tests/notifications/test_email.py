@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident
-from notifications import delivery, emails
+from notifications import emails
 from notifications.models import (
     Channel,
     Delivery,
@@ -25,7 +25,8 @@ from notifications.models import (
     Subscriber,
     SubscriberState,
 )
-from notifications.subscribers import delivery_resend, subscriber_send_test
+from notifications.services import delivery
+from notifications.services.subscribers import delivery_resend, subscriber_send_test
 from tests.conftest import (
     make_component,
     make_group,

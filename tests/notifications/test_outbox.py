@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents import services
-from notifications import delivery
 from notifications.models import (
     Channel,
     Delivery,
@@ -21,6 +20,7 @@ from notifications.models import (
     Subscriber,
     SubscriberState,
 )
+from notifications.services import delivery
 from tests.conftest import (
     make_component,
     make_group,

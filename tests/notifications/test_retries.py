@@ -10,9 +10,9 @@ import time_machine
 from django.utils import timezone
 
 from incidents import services
-from notifications import delivery
 from notifications.models import Delivery, DeliveryState, Event, SubscriberState
-from notifications.subscribers import subscriber_reactivate
+from notifications.services import delivery
+from notifications.services.subscribers import subscriber_reactivate
 from tests.conftest import make_incident
 from tests.notifications.receivers import Receiver, make_url_subscriber
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from incidents import services
-from notifications import delivery as deliveries
 from notifications.models import Delivery, DeliveryState, Subscriber
+from notifications.services import delivery as deliveries
 from notifications.transports.webhook import Webhook
 from tests.conftest import make_component, make_incident, make_page
 from tests.notifications.receivers import (

@@ -25,7 +25,7 @@ from django.urls import reverse
 
 from kit.access import logged_path
 from notifications.models import Channel
-from notifications.subscribers import subscriber_subscribe
+from notifications.services.subscribers import subscriber_subscribe
 from notifications.tokens import CONFIRM, MANAGE, token_for
 from probes.services import probe_create
 from tests.conftest import ROOT, make_component, make_page, worker_database_url

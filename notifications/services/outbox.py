@@ -11,8 +11,8 @@ from incidents.selectors import PublicState, incident_queryset
 from kit.tasks import enqueue
 from visitor.api.serializers import V2, timestamp
 
+from ..models import Event
 from .delivery import after_commit
-from .models import Event
 
 _SUBJECT_PREFIX = {
     Kind.POSTMORTEM_PUBLISHED: "Postmortem",

@@ -20,8 +20,7 @@ from incidents.selectors import PublicState
 from kit.tasks import enqueue
 from visitor.api.serializers import V2
 
-from .delivery import after_commit, deliveries_enqueue
-from .models import (
+from ..models import (
     Channel,
     Delivery,
     DeliveryState,
@@ -31,8 +30,9 @@ from .models import (
     SubscriberState,
     new_signing_secret,
 )
-from .tokens import CONFIRM, subscriber_for
-from .transports.webhook import check_url  # the SSRF rules live with the sender
+from ..tokens import CONFIRM, subscriber_for
+from ..transports.webhook import check_url  # the SSRF rules live with the sender
+from .delivery import after_commit, deliveries_enqueue
 
 TEST_EVENT = "test"
 

@@ -29,7 +29,7 @@ from incidents.events import Kind
 from incidents.models import Page
 from kit.tasks import enqueue
 
-from .models import (
+from ..models import (
     Attempt,
     Channel,
     Delivery,
@@ -39,8 +39,8 @@ from .models import (
     Subscriber,
     SubscriberState,
 )
-from .rendering import message_for
-from .transports.base import Result
+from ..rendering import message_for
+from ..transports.base import Result
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,3 @@
+"""Every write of the notifications app: subscribers (sign-up, confirmation, changes),
+the outbox (an event per announced change) and deliveries (fan-out, sending,
+retries, the sweep)."""
