@@ -8,6 +8,7 @@ that are checked, never connected to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -49,6 +50,8 @@ class Receiver:
     def __init__(self) -> None:
         self.hits: list[Hit] = []
         self._seen: set[str] = set()
+        self.hanging = 0  # /hang requests open now, and the most open at once
+        self.most_hanging = 0
         self._loop = asyncio.new_event_loop()
         self._release = asyncio.Event()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -79,6 +82,16 @@ class Receiver:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
+    async def _hang(self, request: web.Request) -> None:
+        """Until the test ends or the client gives up (its timeout closes the
+        connection; aiohttp need not cancel the handler when it does)."""
+        while not self._release.is_set():
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), 0.05)
+
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         self.hits.append(Hit(request.path, dict(request.headers), body))
@@ -90,7 +103,12 @@ class Receiver:
         if kind == "redirect":
             raise web.HTTPTemporaryRedirect("/target")
         if kind == "hang":
-            await self._release.wait()
+            self.hanging += 1
+            self.most_hanging = max(self.most_hanging, self.hanging)
+            try:
+                await self._hang(request)
+            finally:
+                self.hanging -= 1
         if kind == "flaky" and request.path not in self._seen:
             self._seen.add(request.path)
             return web.Response(status=500, text="try again")

@@ -210,8 +210,8 @@ def test_it_does_not_follow_a_redirect(receiver: Receiver) -> None:
 def test_it_times_out_hanging_receivers_while_the_others_are_delivered(
     receiver: Receiver, settings: Any
 ) -> None:
-    """A tenth of the batch never answers; the rest is delivered at once, and the
-    whole batch takes about one timeout, not one per hanging receiver."""
+    """A tenth of the batch never answers; the rest is delivered, and the hanging
+    requests wait side by side (one timeout for the batch, not one per receiver)."""
     settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = 1
     make_page()
     make_incident(name="Outage")
@@ -221,9 +221,7 @@ def test_it_times_out_hanging_receivers_while_the_others_are_delivered(
         path = f"/hang/{n}" if n % 10 == 3 else f"/hook/{n}"
         batch.append(make_delivery(event, webhook_to(receiver, path)[0]))
 
-    started = time.monotonic()
     results = Webhook().send(batch_of(*batch))
-    elapsed = time.monotonic() - started
 
     hanging = [
         r for d, r in zip(batch, results, strict=True) if "/hang/" in d.subscriber.url
@@ -233,11 +231,10 @@ def test_it_times_out_hanging_receivers_while_the_others_are_delivered(
     ]
     assert len(hanging) == 4 and len(answered) == 36
     assert all(r.ok for r in answered)
-    assert all(r.duration_ms is not None and r.duration_ms < 900 for r in answered)
     assert {(r.ok, r.permanent, r.error) for r in hanging} == {
         (False, False, "timed out after 1 s")
     }
-    assert elapsed < 2.5
+    assert receiver.most_hanging == 4  # all open at once: sent side by side
     assert len(receiver.hits) == 40
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from probes.kinds import Outcome
 from tests.probes.conftest import (
     API,
@@ -143,13 +141,11 @@ def test_it_reports_a_secret_the_worker_does_not_have(acme):
 
 def test_it_keeps_time_for_the_cleanup_when_a_step_hangs(acme):
     acme.broken.add("slow-app")
-    started = time.monotonic()
 
     result = run_probe(
         "journey", acme_journey(acme), secrets=acme_secrets(acme), timeout=2
     )
 
-    assert time.monotonic() - started < 3
     assert result.steps[2].outcome is Outcome.DOWN
     # A quarter of the 2 s is kept for the sign-out.
     assert result.steps[2].error.startswith("timed out after 1.")
