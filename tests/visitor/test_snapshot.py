@@ -805,13 +805,13 @@ def test_it_shows_every_change_on_the_public_urls_and_coalesces_a_burst(
 
     versions_before = len(list(redis_keys(settings, snapshot_store, "manifest:*")))
     asked: list[dict[str, Any]] = []
-    ask = tasks.snapshot_publish.apply_async
+    ask = publish.enqueue
 
-    def counted(**options: Any) -> Any:
-        asked.append(options)
-        return ask(**options)
+    def counted(name: str, **options: Any) -> None:
+        asked.append({"task": name, **options})
+        ask(name, **options)
 
-    monkeypatch.setattr(tasks.snapshot_publish, "apply_async", counted)
+    monkeypatch.setattr(publish, "enqueue", counted)
     changes = ["degraded_performance", "partial_outage"] * 15
     # The burst lands while the worker is paused, so no render begins during it
     # however slowly the changes are made: what is counted is the coalescing.
