@@ -30,16 +30,16 @@ LABEL_COLOUR = "#555555"
 UNKNOWN_COLOUR = "#52606d"
 INDICATOR_COLOURS = {
     "none": "#137333",
-    "minor": "#8a5a00",
-    "major": "#b54708",
-    "critical": "#b42318",
+    "minor": "#786100",
+    "major": "#c2410c",
+    "critical": "#9b1c1c",
     "maintenance": "#1d4ed8",
 }
 STATUS_COLOURS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "#137333",
-    ComponentStatus.DEGRADED_PERFORMANCE: "#8a5a00",
-    ComponentStatus.PARTIAL_OUTAGE: "#b54708",
-    ComponentStatus.MAJOR_OUTAGE: "#b42318",
+    ComponentStatus.DEGRADED_PERFORMANCE: "#786100",
+    ComponentStatus.PARTIAL_OUTAGE: "#c2410c",
+    ComponentStatus.MAJOR_OUTAGE: "#9b1c1c",
     ComponentStatus.UNDER_MAINTENANCE: "#1d4ed8",
 }
 

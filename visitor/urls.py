@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from visitor import badges, embed, feeds, views
 
@@ -8,6 +9,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("history/", views.history, name="history"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    # The address with a slash, as /components/<id> takes one without.
+    path(
+        "incidents/<str:public_id>/",
+        RedirectView.as_view(pattern_name="public:incident", permanent=True),
+    ),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("components/<str:public_id>/", views.component_detail, name="component"),
     path("feed.atom", feeds.HistoryFeed(), name="feed-atom"),
     path("feed.rss", feeds.HistoryRssFeed(), name="feed-rss"),

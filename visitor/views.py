@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Min, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
@@ -33,6 +35,7 @@ from uptime import selectors as uptime
 from visitor.charts import UptimeBars, latency_chart, legend
 
 MONTHS_PER_PAGE = 3
+FAVICON_MAX_AGE_SECONDS = 24 * 3600
 Month = tuple[int, int]
 
 
@@ -273,3 +276,12 @@ def _incidents_by_month(
         )
         for month in months
     ]
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages without an icon link (a
+    feed, an API answer): the page's icon. Not permanent: its name has a hash."""
+    response = redirect(static("heliograph/favicon.svg"))
+    patch_cache_control(response, public=True, max_age=FAVICON_MAX_AGE_SECONDS)
+    return response

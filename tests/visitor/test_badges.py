@@ -58,9 +58,9 @@ def contrast_with_white(colour: str) -> float:
     ("status", "description", "colour"),
     [
         ("operational", "All Systems Operational", "#137333"),
-        ("degraded_performance", "Partially Degraded Service", "#8a5a00"),
-        ("partial_outage", "Partial System Outage", "#b54708"),
-        ("major_outage", "Major Service Outage", "#b42318"),
+        ("degraded_performance", "Partially Degraded Service", "#786100"),
+        ("partial_outage", "Partial System Outage", "#c2410c"),
+        ("major_outage", "Major Service Outage", "#9b1c1c"),
         ("under_maintenance", "Service Under Maintenance", "#1d4ed8"),
     ],
 )
@@ -88,7 +88,7 @@ def test_it_counts_an_open_incident_in_the_page_badge(client: Client) -> None:
     svg = get_badge(client, reverse("public:badge"))
 
     assert texts(svg) == ["Acme", "Major Service Outage"]
-    assert "#b42318" in fills(svg)
+    assert "#9b1c1c" in fills(svg)
 
 
 def test_it_labels_a_badge_status_when_the_name_is_blank() -> None:
@@ -103,9 +103,9 @@ def test_it_labels_a_badge_status_when_the_name_is_blank() -> None:
     ("status", "label", "colour"),
     [
         ("operational", "Operational", "#137333"),
-        ("degraded_performance", "Degraded performance", "#8a5a00"),
-        ("partial_outage", "Partial outage", "#b54708"),
-        ("major_outage", "Major outage", "#b42318"),
+        ("degraded_performance", "Degraded performance", "#786100"),
+        ("partial_outage", "Partial outage", "#c2410c"),
+        ("major_outage", "Major outage", "#9b1c1c"),
         ("under_maintenance", "Under maintenance", "#1d4ed8"),
     ],
 )

@@ -102,3 +102,27 @@ def test_it_fits_a_phone_screen_without_horizontal_scrolling(
         width = page_in_browser.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], path
     page_in_browser.screenshot(path=PHONE_SCREENSHOT, full_page=True)
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_it_never_breaks_a_navigation_word_on_a_narrow_screen(
+    page_in_browser: Any, live_server: Any, outage: Incident, width: int
+) -> None:
+    page_in_browser.set_viewport_size({"width": width, "height": 740})
+    open_index(page_in_browser, live_server)
+
+    words = page_in_browser.evaluate(
+        """() => [...document.querySelectorAll('.site-nav a')].map(link => {
+            // An inline box has one rectangle per line it spans.
+            const lines = link.getClientRects().length;
+            return [link.textContent.trim(), lines];
+        })"""
+    )
+    assert [text for text, _ in words] == [
+        "Current status",
+        "History",
+        "Subscribe to updates",
+    ]
+    assert all(lines == 1 for _, lines in words), words
+    width_used = page_in_browser.evaluate("document.documentElement.scrollWidth")
+    assert width_used <= width

@@ -419,3 +419,50 @@ def test_it_shows_a_maintenance_window_on_its_detail_page(
     assert "Apr 3, 2025, 03:00 CEST" in html
     assert "Postmortem" not in html
     assert Incident.objects.get(pk=maintenance.pk).is_maintenance
+
+
+# Small addresses ----------------------------------------------------------------------
+
+
+def test_it_sends_an_incident_address_with_a_slash_to_the_incident(
+    client: Client,
+) -> None:
+    make_page()
+    incident = make_incident(name="Slow logins")
+
+    response = client.get(f"/incidents/{incident.public_id}/")
+
+    assert response.status_code == 301
+    assert response["Location"] == reverse("public:incident", args=[incident.public_id])
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_it_answers_the_favicon_with_the_page_icon(client: Client) -> None:
+    make_page()
+
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg")
+    assert "heliograph/favicon" in response["Location"]
+    assert "max-age=86400" in response["Cache-Control"]
+    assert f'<link rel="icon" href="{response["Location"]}"' in get(
+        client, "public:index"
+    )
+
+
+def test_it_shows_upcoming_maintenance_before_the_components(
+    client: Client, frozen: Any
+) -> None:
+    make_page()
+    make_component(name="API")
+    make_maintenance(
+        name="Database upgrade",
+        scheduled_for=NOW + dt.timedelta(days=2),
+        scheduled_until=NOW + dt.timedelta(days=2, hours=1),
+    )
+
+    html = get(client, "public:index")
+
+    assert "Database upgrade" in html
+    assert html.index("Scheduled maintenance") < html.index("components-heading")

@@ -177,8 +177,8 @@ def test_it_colours_each_bar_by_the_worst_state_of_its_day(
 
     fills = re.findall(r'fill="(#[0-9a-f]{6})"', api)
     assert fills[-1] == "#137333"  # operational
-    assert fills[-2] == "#b54708"  # partial outage
-    assert fills[-3] == "#b42318"  # a major outage of 10 s outweighs the rest
+    assert fills[-2] == "#c2410c"  # partial outage
+    assert fills[-3] == "#9b1c1c"  # a major outage of 10 s outweighs the rest
     assert fills[-11] == "#1d4ed8"  # maintenance
     assert fills[0] == NO_DATA_COLOUR
 

@@ -63,9 +63,9 @@
       "color:#52606d;font:inherit;font-size:1.2em;line-height:1;cursor:pointer}",
     "." + P + "__close:hover{background:#f6f8fa;color:#1f2933}",
     "." + P + "--none{--" + P + "-tone:#137333}",
-    "." + P + "--minor{--" + P + "-tone:#8a5a00}",
-    "." + P + "--major{--" + P + "-tone:#b54708}",
-    "." + P + "--critical{--" + P + "-tone:#b42318}",
+    "." + P + "--minor{--" + P + "-tone:#786100}",
+    "." + P + "--major{--" + P + "-tone:#c2410c}",
+    "." + P + "--critical{--" + P + "-tone:#9b1c1c}",
     "." + P + "--maintenance{--" + P + "-tone:#1d4ed8}",
     "." + P + "--unknown{--" + P + "-tone:#52606d}",
     "@keyframes " + P + "-in{from{opacity:0;transform:translateY(-.25rem)}" +
