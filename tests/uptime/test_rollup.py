@@ -662,3 +662,21 @@ def test_the_rollup_announces_the_changed_history_and_notifies_nobody(
     asked = [c for c in callbacks if getattr(c, "func", None) is snapshot_request]
     assert asked and all(c.keywords == {"records": True} for c in asked)
     assert Event.objects.count() == events  # the outbox wrote nothing
+
+
+def test_it_still_rolls_up_for_messages_sent_under_the_old_task_names(
+    clock: Any,
+) -> None:
+    # Messages an older beat queued before the upgrade (these tasks were in probes)
+    # run rather than being dropped as unknown tasks.
+    from statuspage.celery import app
+
+    app.loader.import_default_modules()  # the tasks, as a worker finds them
+    clock(at(DAY, 0))
+    api = make_component(name="API")
+    record(make_probe(api), at(DAY, 0), at(NEXT, 0))
+    clock(at(NEXT, 1))
+
+    assert app.tasks["probes.tasks.uptime_rollup"].apply().get() >= 1
+    assert seconds_of(api, DAY) == {"operational_seconds": FULL_DAY}
+    assert app.tasks["probes.tasks.results_prune"].apply().get() == 0

@@ -772,6 +772,7 @@ def test_it_shows_every_change_on_the_public_urls_and_coalesces_a_burst(
     makes a second, are figures that bench/timings.py prints."""
     from statuspage.celery import app
 
+    app.loader.import_default_modules()  # the tasks, as a worker finds them
     app.control.purge()
     worker = start_worker(
         "default",
@@ -835,3 +836,18 @@ def test_it_shows_every_change_on_the_public_urls_and_coalesces_a_burst(
 def redis_keys(settings: Any, snapshot_store: store.Store, pattern: str) -> Any:
     client = redis.Redis.from_url(settings.REDIS_URL)
     return client.scan_iter(f"{snapshot_store.prefix}{pattern}")
+
+
+def test_it_still_publishes_for_a_message_sent_under_the_old_task_name(
+    acme: dict[str, Any], snapshot_store: store.Store
+) -> None:
+    # A message an older beat queued before the upgrade (the visitor app was part
+    # of incidents then) runs rather than being dropped as an unknown task.
+    from statuspage.celery import app
+
+    app.loader.import_default_modules()  # the tasks, as a worker finds them
+    assert store.current_reader().manifest() is None
+    app.tasks["incidents.tasks.snapshot_publish"].apply(kwargs={"full": True})
+
+    manifest = store.current_reader().manifest()
+    assert manifest is not None and "/api/v2/summary.json" in manifest.artifacts
