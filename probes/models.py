@@ -180,6 +180,9 @@ class RegionState(models.Model):
     # When the newest result counted into the streaks was taken: a region whose last
     # result is older than its silence window speaks no more (Probe.silent_after).
     last_result_at = models.DateTimeField(null=True, blank=True)
+    # Since when the region runs the probe but skips this step (a journey's earlier
+    # step failed): the region speaks, yet has no verdict on the step (it abstains).
+    skipped_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

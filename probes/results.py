@@ -171,6 +171,7 @@ STATE_FIELDS = (
     "failures",
     "successes",
     "changed_at",
+    "skipped_since",
     "component_id",
 )
 
@@ -185,8 +186,9 @@ def component_decide(
     2. Per feed (a probe, or one step of a journey): the outcome its speaking
        regions agree on, or unknown when too few of them speak.
     3. The worst known feed wins; with a feed unknown the component may get worse
-       but not better, and monitoring is degraded. Flap damping may hold a worse
-       status.
+       but not better, and monitoring is degraded. A feed whose regions skip it (a
+       journey stopped at an earlier step) holds it the same way, but the
+       monitoring is working. Flap damping may hold a worse status.
     4. Automation moves the component and its automatic incident.
     """
     ComponentVerdict.objects.get_or_create(component_id=component_id)
@@ -196,18 +198,22 @@ def component_decide(
     now = now or timezone.now()
     proposed, confirmed, total = "operational", 0, 0
     deciding: RegionState | None = None
-    unknown = False
+    unknown = abstained = False
     for probe, feed_states in _feeds(component_id):
         agreement = verdict.regions_agree(feed_states, probe, now=now)
         if not agreement.known:
             unknown = True
+            continue
+        if not agreement.votes:
+            abstained = True  # its regions skip it: an earlier journey step failed
             continue
         speaking = [s for s in feed_states if verdict.speaks(s, probe, now)]
         status = verdict.feed_status(agreement, probe, speaking)
         if COMPONENT_SEVERITY[status] > COMPONENT_SEVERITY[proposed] or total == 0:
             proposed, confirmed, total = status, agreement.confirmed, agreement.total
             deciding = feed_states[0]
-    if unknown and COMPONENT_SEVERITY[proposed] < COMPONENT_SEVERITY[current.status]:
+    held = unknown or abstained
+    if held and COMPONENT_SEVERITY[proposed] < COMPONENT_SEVERITY[current.status]:
         proposed = current.status  # no recovery on missing evidence
     if unknown != current.monitoring_degraded:
         current.monitoring_degraded_since = now if unknown else None
@@ -220,7 +226,7 @@ def component_decide(
         window=dt.timedelta(seconds=settings.FLAP_WINDOW_SECONDS),
         threshold=settings.FLAP_THRESHOLD,
     )
-    if deciding is not None or not unknown:
+    if deciding is not None or not held:
         current.confirmed_regions, current.total_regions = confirmed, total
     current.save()
     with acting(_deciding_actor(deciding)):

@@ -27,7 +27,9 @@ def streak_record(
     """Count one result into a region's streaks; say whether its verdict changed.
 
     A region goes down (or degraded) after ``failures_to_down`` bad results in a row
-    and back up after ``successes_to_up`` good ones. Skipped steps count for nothing.
+    and back up after ``successes_to_up`` good ones. A skipped step (a journey's
+    earlier step failed) leaves the streaks as they are: the region still speaks, but
+    abstains on the step until the step runs again.
     A streak stops counting at its threshold, so a steady probe's row stops changing
     and need not be written.
     The observed (mirrored) status is the one read by the results the state reflects,
@@ -37,12 +39,19 @@ def streak_record(
     less than ``min_spacing`` after it (a backlog run back to back), counts for
     nothing, so "three in a row" keeps meaning three intervals.
     """
-    if outcome == Outcome.SKIPPED:
-        return False
     last = state.last_result_at
+    if outcome == Outcome.SKIPPED:
+        if last is not None and now < last:
+            return False
+        state.last_result_at = now
+        abstains = state.skipped_since is None
+        state.skipped_since = state.skipped_since or now
+        return abstains
     if last is not None and now < last + min_spacing:
         return False
     state.last_result_at = now if last is None else max(last, now)
+    votes_again = state.skipped_since is not None
+    state.skipped_since = None
     before = (state.state, state.observed_status)
     if outcome == Outcome.UP:
         state.successes = min(state.successes + 1, successes_to_up)
@@ -57,11 +66,14 @@ def streak_record(
     if new_state != state.state:
         state.state = new_state
         state.changed_at = now
-    return (state.state, state.observed_status) != before
+    return votes_again or (state.state, state.observed_status) != before
 
 
 # A feed whose speaking regions are too few to decide: its status is not known.
 UNKNOWN = "unknown"
+# A feed whose regions speak but skip it (a journey stopped at an earlier step): no
+# verdict on it, and no sign that the monitoring is failing either.
+ABSTAINED = "abstained"
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,16 @@ class Agreement:
     @property
     def known(self) -> bool:
         return self.outcome != UNKNOWN
+
+    @property
+    def votes(self) -> bool:
+        """Whether the feed has a verdict for the component to weigh."""
+        return self.outcome not in (UNKNOWN, ABSTAINED)
+
+
+def votes(state: RegionState) -> bool:
+    """Whether a (speaking) region's state is a verdict on its step: not skipped."""
+    return state.skipped_since is None
 
 
 def speaks(state: RegionState, probe: Probe, now: dt.datetime) -> bool:
@@ -135,18 +157,24 @@ def regions_agree(
     A silent region (or one that never reported) is neither up nor down: only
     speaking regions vote, and with fewer of them than the required agreement the
     outcome is unknown, so a component never recovers, nor fails, on no evidence.
+    Regions that speak but skip the step abstain: with too few votes left the feed
+    has no verdict (abstained), which is not missing monitoring.
     """
     current = {
         s.region: s
         for s in states
         if s.region in probe.regions and speaks(s, probe, now)
     }
-    down = [s for s in current.values() if s.state == Outcome.DOWN]
-    bad = [s for s in current.values() if s.state in (Outcome.DOWN, Outcome.DEGRADED)]
     total, required = len(probe.regions), probe.required_agreement
     speaking = len(current)
     if speaking < required:
         return Agreement(UNKNOWN, 0, total, speaking)
+    voting = [s for s in current.values() if votes(s)]
+    if len(voting) < required:
+        return Agreement(ABSTAINED, 0, total, speaking)
+    down = [s for s in voting if s.state == Outcome.DOWN]
+    bad = [s for s in voting if s.state in (Outcome.DOWN, Outcome.DEGRADED)]
+    speaking = len(voting)
     if len(down) >= required:
         return Agreement(Outcome.DOWN, len(down), total, speaking)
     if len(bad) >= required:
@@ -165,7 +193,7 @@ def feed_status(
     observed = [
         s.observed_status
         for s in states
-        if s.region in probe.regions and s.state == agreement.outcome
+        if s.region in probe.regions and votes(s) and s.state == agreement.outcome
     ]
     if agreement.outcome == Outcome.DOWN:
         mirrored = [status for status in observed if status in DownStatus.values]

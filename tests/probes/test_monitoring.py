@@ -298,3 +298,80 @@ def test_it_shows_staff_silent_regions_and_a_stopped_beat_on_the_console(
         assert "Region us is silent for Login/logout path check" in page
         assert "Region ap is silent for Login/logout path check" in page
         assert "Monitoring of Login/logout path is degraded" in page
+
+
+# A journey stopped at an earlier step -------------------------------------------
+
+
+def journey_run(probe: Probe, steps: list[tuple[str, str, Component]]) -> Run:
+    now = timezone.now()
+    results = [
+        StepResult(
+            step=name,
+            outcome=Outcome(outcome),
+            latency_ms=None if outcome == Outcome.SKIPPED else 9.0,
+            component=component.public_id,
+        )
+        for name, outcome, component in steps
+    ]
+    return Run(probe=probe, slot=now, started_at=now, outcome=ProbeOutcome(results))
+
+
+def report_journey(
+    clock: Any, journey: Probe, ping: Probe, steps: Any, *, times: int
+) -> None:
+    """``times`` runs of the journey's ``steps`` (sign in, then the app) and of the
+    app's own ping (up), from every region, one interval apart."""
+    for _ in range(times):
+        clock.shift(dt.timedelta(seconds=journey.interval_seconds))
+        for region in REGIONS:
+            results_record(region=region, runs=[journey_run(journey, steps)])
+            report_now(ping, Outcome.UP, region)
+
+
+def report_now(probe: Probe, outcome: str, region: str) -> None:
+    now = timezone.now()
+    step = StepResult(step="main", outcome=Outcome(outcome), latency_ms=9.0)
+    run = Run(probe=probe, slot=now, started_at=now, outcome=ProbeOutcome([step]))
+    results_record(region=region, runs=[run])
+
+
+def test_it_says_nothing_of_missing_monitoring_when_a_journey_stops_at_sign_in(
+    clock: Any, login: Component
+) -> None:
+    # Seen in the demo: with sign-in failing, the journey skips its later steps, and
+    # the app they feed was reported as "monitoring degraded" though every region
+    # ran the journey and the app's own ping was up throughout.
+    app = make_component(name="Web app")
+    journey, ping = make_probe(login), make_probe(app)
+    working = [("sign in", "up", login), ("open the app", "up", app)]
+    report_journey(clock, journey, ping, working, times=2)
+
+    failing = [("sign in", "down", login), ("open the app", "skipped", app)]
+    report_journey(clock, journey, ping, failing, times=5)  # past the silence window
+
+    assert status_of(login) == "major_outage"
+    assert status_of(app) == "operational"
+    assert not verdict_of(app).monitoring_degraded
+    assert not verdict_of(login).monitoring_degraded
+    swept = monitoring_sweep()
+    assert (swept.degraded, swept.decided) == ([], [])
+    assert selectors.monitoring_overview().silent == []
+
+
+def test_it_holds_a_failing_step_s_outage_while_the_journey_skips_it(
+    clock: Any, login: Component
+) -> None:
+    app = make_component(name="Web app")
+    journey, ping = make_probe(login), make_probe(app)
+    broken_app = [("sign in", "up", login), ("open the app", "down", app)]
+    report_journey(clock, journey, ping, broken_app, times=3)
+    assert status_of(app) == "major_outage"
+
+    failing = [("sign in", "down", login), ("open the app", "skipped", app)]
+    report_journey(clock, journey, ping, failing, times=5)
+
+    # The app's ping is up, but the step that found it down has not run since:
+    # no recovery on that, and no claim that the monitoring is missing either.
+    assert status_of(app) == "major_outage"
+    assert not verdict_of(app).monitoring_degraded

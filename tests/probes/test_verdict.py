@@ -145,15 +145,35 @@ def test_it_goes_degraded_on_slow_results_and_down_when_they_fail() -> None:
     assert state.state == Outcome.DOWN
 
 
-def test_it_ignores_skipped_steps() -> None:
+def test_it_keeps_the_streaks_while_a_step_is_skipped() -> None:
     state = region()
     record(state, Outcome.DOWN)
     record(state, Outcome.DOWN)
 
-    for _ in range(5):
+    assert record(state, Outcome.SKIPPED) is True  # the region abstains now
+    for _ in range(4):
         assert record(state, Outcome.SKIPPED) is False
     assert (state.state, state.failures) == (Outcome.UP, 2)
-    assert record(state, Outcome.DOWN) is True
+    assert state.skipped_since == NOW and state.last_result_at == NOW
+    assert record(state, Outcome.DOWN) is True  # it votes again, and is down
+    assert state.skipped_since is None
+
+
+def test_it_has_no_verdict_but_no_missing_monitoring_when_regions_skip_a_step() -> None:
+    check = probe()
+    skipping = [region(name) for name in REGIONS]
+    for state in skipping:
+        record(state, Outcome.SKIPPED)
+    silent = [region(name, last=NOW - dt.timedelta(hours=1)) for name in REGIONS]
+
+    abstained = verdict.regions_agree(skipping, check, now=NOW)
+    assert (abstained.known, abstained.votes) == (True, False)
+    unknown = verdict.regions_agree(silent, check, now=NOW)
+    assert (unknown.known, unknown.votes) == (False, False)
+    # Two regions vote, one skips: the two decide.
+    record(skipping[0], Outcome.UP)
+    record(skipping[1], Outcome.UP)
+    assert verdict.regions_agree(skipping, check, now=NOW).outcome == Outcome.UP
 
 
 def test_it_keeps_the_mirrored_status_while_the_region_stays_down() -> None:
