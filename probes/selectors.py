@@ -157,6 +157,8 @@ def components_evidence(now: dt.datetime) -> dict[int, Evidence]:
     for component_id, feeds in component_feeds(states).items():
         until, short = verdict.feeds_evidence(feeds, now)
         since = (_marked_since(feeds) or until or now) if short else None
+        if since is None and until is not None and until <= now:
+            since = until  # only skipped steps feed it: nothing checked it since
         found[component_id] = Evidence(delayed_since=since, until=until)
     return found
 

@@ -126,7 +126,8 @@ def evidence_until(states: Iterable[RegionState], probe: Probe) -> dt.datetime |
         return None
     deadlines = sorted(
         (
-            s.last_result_at + probe.silent_after
+            # A skipping region's last verdict on the step is from before it skipped.
+            (s.skipped_since or s.last_result_at) + probe.silent_after
             for s in states
             if s.region in probe.regions and s.last_result_at is not None
         ),
@@ -141,11 +142,17 @@ def feeds_evidence(
 ) -> tuple[dt.datetime | None, bool]:
     """A component's evidence: until when it holds without a new result (the first
     feed to run short), and whether any feed has too few speaking regions now."""
-    deadlines = [evidence_until(states, probe) for probe, states in feeds]
+    agreements = [regions_agree(states, probe, now=now) for probe, states in feeds]
+    # A feed its regions skip ages from its last verdict, unless another feed of
+    # the component speaks for it now (the app's own ping beside a journey's step).
+    another_votes = any(agreement.votes for agreement in agreements)
+    deadlines = [
+        evidence_until(states, probe)
+        for (probe, states), agreement in zip(feeds, agreements, strict=True)
+        if not (agreement.outcome == ABSTAINED and another_votes)
+    ]
     until = min((at for at in deadlines if at is not None), default=None)
-    short = any(
-        not regions_agree(states, probe, now=now).known for probe, states in feeds
-    )
+    short = any(not agreement.known for agreement in agreements)
     return until, short
 
 
@@ -167,11 +174,13 @@ def regions_agree(
     }
     total, required = len(probe.regions), probe.required_agreement
     speaking = len(current)
-    if speaking < required:
-        return Agreement(UNKNOWN, 0, total, speaking)
     voting = [s for s in current.values() if votes(s)]
     if len(voting) < required:
-        return Agreement(ABSTAINED, 0, total, speaking)
+        # Short of votes: for want of the silent regions (they could make up the
+        # quorum), or only because the speaking ones skip the step.
+        silent = total - speaking
+        kind = UNKNOWN if len(voting) + silent >= required else ABSTAINED
+        return Agreement(kind, 0, total, speaking)
     down = [s for s in voting if s.state == Outcome.DOWN]
     bad = [s for s in voting if s.state in (Outcome.DOWN, Outcome.DEGRADED)]
     speaking = len(voting)

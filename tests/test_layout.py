@@ -5,10 +5,12 @@ the apps that react to it, and no import is hidden in a function to dodge a circ
 from __future__ import annotations
 
 import ast
+import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from statuspage.celery import app as celery_app
 
@@ -164,23 +166,44 @@ def test_the_rules_see_the_imports_they_judge() -> None:
     )
 
 
-def test_every_task_enqueued_by_name_is_registered() -> None:
+def test_it_judges_every_app_the_project_installs() -> None:
+    local = {
+        name.split(".")[0]
+        for name in settings.INSTALLED_APPS
+        if (ROOT / name.split(".")[0]).is_dir()
+    }
+    assert local == set(APPS) - {"kit"}  # the kit is a package, not an app
+
+
+def test_every_task_named_anywhere_is_registered() -> None:
     named = set()
     for module, path in MODULES.items():
         for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", None) == "enqueue"
-                and node.args
-            ):
-                first = node.args[0]
-                if isinstance(first, ast.Constant):
-                    named.add(first.value)
-                elif isinstance(first, ast.Name):
-                    named.add(_constant(module, first.id))
+            if not isinstance(node, ast.Call) or _called(node) != "enqueue":
+                continue
+            given = node.args[0] if node.args else None
+            given = given or next(
+                (k.value for k in node.keywords if k.arg == "name"), None
+            )
+            if isinstance(given, ast.Constant):
+                named.add(given.value)
+            elif isinstance(given, ast.Name):
+                named.add(_constant(module, given.id))
+            else:
+                raise AssertionError(f"{module}:{node.lineno}: name the task plainly")
+    named |= {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     celery_app.loader.import_default_modules()
-    assert named, "no enqueue() found: the check reads nothing"
+    assert "visitor.tasks.snapshot_publish" in named, "the check reads nothing"
     assert named - set(celery_app.tasks) == set()
+    for route in settings.CELERY_TASK_ROUTES:
+        assert fnmatch.filter(celery_app.tasks, route), f"route {route} routes nothing"
+
+
+def _called(call: ast.Call) -> str:
+    function = call.func
+    if isinstance(function, ast.Attribute):
+        return function.attr
+    return getattr(function, "id", "")
 
 
 def _constant(module: str, name: str) -> str:

@@ -18,7 +18,9 @@ class Migration(migrations.Migration):
         ("access", "0002_admin_sign_in"),
         ("probes", "0007_region_skipped_since"),
         ("uptime", "0001_initial"),
-        ("axes", "__latest__"),
+        # Named exactly: "__latest__" would move with each axes release and leave
+        # a database that applied this migration inconsistent.
+        ("axes", "0010_accessattemptexpiration"),
     ]
 
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]

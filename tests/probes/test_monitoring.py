@@ -357,6 +357,8 @@ def test_it_says_nothing_of_missing_monitoring_when_a_journey_stops_at_sign_in(
     swept = monitoring_sweep()
     assert (swept.degraded, swept.decided) == ([], [])
     assert selectors.monitoring_overview().silent == []
+    # The app's own ping speaks for it: its evidence is fresh.
+    assert selectors.components_evidence(timezone.now())[app.pk].delayed_since is None
 
 
 def test_it_holds_a_failing_step_s_outage_while_the_journey_skips_it(
@@ -375,3 +377,25 @@ def test_it_holds_a_failing_step_s_outage_while_the_journey_skips_it(
     # no recovery on that, and no claim that the monitoring is missing either.
     assert status_of(app) == "major_outage"
     assert not verdict_of(app).monitoring_degraded
+
+
+def test_it_says_a_component_only_a_skipped_step_checks_is_not_checked_now(
+    clock: Any, login: Component
+) -> None:
+    app = make_component(name="Web app")
+    journey = make_probe(login)
+    working = [("sign in", "up", login), ("open the app", "up", app)]
+    failing = [("sign in", "down", login), ("open the app", "skipped", app)]
+    for steps, times in [(working, 2), (failing, 5)]:
+        for _ in range(times):
+            clock.shift(dt.timedelta(seconds=journey.interval_seconds))
+            for region in REGIONS:
+                results_record(region=region, runs=[journey_run(journey, steps)])
+
+    evidence = selectors.components_evidence(timezone.now())[app.pk]
+    # Held as it was, but not as a fresh verdict: nothing has checked it since the
+    # journey started stopping at sign-in, and the page says since when.
+    assert status_of(app) == "operational"
+    assert evidence.delayed_since is not None
+    assert evidence.delayed_since <= timezone.now()
+    assert not verdict_of(app).monitoring_degraded  # the monitor itself works

@@ -170,6 +170,10 @@ def test_it_has_no_verdict_but_no_missing_monitoring_when_regions_skip_a_step() 
     assert (abstained.known, abstained.votes) == (True, False)
     unknown = verdict.regions_agree(silent, check, now=NOW)
     assert (unknown.known, unknown.votes) == (False, False)
+    # One skips, one is silent, one votes: the silent one could have made the
+    # quorum, so the monitoring is short (not merely a skipped step).
+    mixed = [skipping[0], silent[1], region("ap")]
+    assert not verdict.regions_agree(mixed, check, now=NOW).known
     # Two regions vote, one skips: the two decide.
     record(skipping[0], Outcome.UP)
     record(skipping[1], Outcome.UP)
