@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -23,9 +23,7 @@ from .state import (
     step_components,
     swap_step_components,
 )
-
-if TYPE_CHECKING:
-    from .apply import Writer
+from .writer import Writer
 
 # Alert probes act on one pushed result: the probe service sets both streaks to 1
 # whatever it is given, so the file is read the same way or it would never match.

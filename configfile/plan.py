@@ -10,16 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from incidents.models import Component, Page
 
 from .schema import ComponentSpec, ConfigSpec
 from .source import Path, Problem
 from .state import Key, References, Stored, reference
-
-if TYPE_CHECKING:
-    from .apply import Writer
+from .writer import Writer
 
 Diff = tuple[str, Any, Any]
 SIGNS = {"+": "created", "~": "changed", "-": "deleted"}

@@ -89,7 +89,12 @@ def known(name: str) -> str | None:
 def top_level_imports(module: str) -> set[str]:
     tree = ast.parse(MODULES[module].read_text())
     reached = set()
-    for node in tree.body:
+    # ``if TYPE_CHECKING:`` imports too: a circle only the type checker walks is
+    # still two modules that each need the other.
+    body = [
+        n for top in tree.body for n in (top.body if isinstance(top, ast.If) else [top])
+    ]
+    for node in body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             for name in imported(module, node):
                 target = known(name)

@@ -1,0 +1,136 @@
+"""The service call each kind of change makes, once a plan is run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import reverse
+
+from incidents import services
+from incidents.models import Component, IncidentTemplate
+from probes import services as probe_services
+from probes.models import Probe
+
+from .schema import ComponentSpec, ProbeSpec, TemplateSpec
+from .state import Key, swap_step_components
+
+Run = Callable[[], None]
+
+
+class Skipped(Exception):
+    """A change depends on one the services refused; that refusal is the report."""
+
+
+class Writer:
+    """Makes the service call for each kind of change, once the plan is run.
+
+    ``registry`` holds each component by key as it comes to exist, so a probe
+    planned for a component the same file creates finds it.
+    """
+
+    def __init__(self, *, dry_run: bool) -> None:
+        self.dry_run = dry_run
+        self.registry: dict[Key, Component] = {}
+        self.keys: dict[str, Key] = {}  # reference -> key, from the plan
+        self.notes: list[str] = []
+
+    def component(self, key: Key) -> Component:
+        try:
+            return self.registry[key]
+        except KeyError:
+            raise Skipped from None
+
+    def page(self, fields: dict[str, Any]) -> Run:
+        return call(services.page_update, **fields)
+
+    def component_create(self, spec: ComponentSpec) -> Run:
+        def run() -> None:
+            group = None if spec.group is None else self.component((None, spec.group))
+            created = services.component_create(
+                name=spec.name,
+                is_group=spec.is_group,
+                group=group,
+                position=spec.position,
+                **spec.fields,
+            )
+            self.registry[(spec.group, spec.name)] = created
+
+        return run
+
+    def component_update(self, component: Component, fields: dict[str, Any]) -> Run:
+        return call(services.component_update, component=component, **fields)
+
+    def component_position(self, component: Component, position: int) -> Run:
+        return self.component_update(component, {"position": position})
+
+    def component_delete(self, component: Component) -> Run:
+        return call(services.component_delete, component=component)
+
+    def _probe_fields(
+        self, spec: ProbeSpec, key: Key, config: dict[str, Any]
+    ) -> dict[str, Any]:
+        def public_id(reference: str) -> str:
+            return self.component(self.keys[reference]).public_id
+
+        return {
+            **spec.fields,
+            "component": self.component(key),
+            "config": swap_step_components(config, public_id),
+        }
+
+    def probe_create(self, spec: ProbeSpec, key: Key, config: dict[str, Any]) -> Run:
+        def run() -> None:
+            fields = self._probe_fields(spec, key, config)
+            _, token = probe_services.probe_create(
+                name=spec.name, kind=spec.kind, **fields
+            )
+            if token and not self.dry_run:
+                url = reverse("probes:heartbeat", kwargs={"token": token})
+                self.notes.append(
+                    f'heartbeat probe "{spec.name}" pings {url} (shown once)'
+                )
+
+        return run
+
+    def probe_update(
+        self, probe: Probe, spec: ProbeSpec, key: Key, config: dict[str, Any]
+    ) -> Run:
+        def run() -> None:
+            fields = self._probe_fields(spec, key, config)
+            probe_services.probe_update(probe=probe, kind=spec.kind, **fields)
+
+        return run
+
+    def probe_delete(self, probe: Probe) -> Run:
+        return call(probe_services.probe_delete, probe=probe)
+
+    def template_create(self, spec: TemplateSpec, keys: list[Key]) -> Run:
+        def run() -> None:
+            components = [self.component(key) for key in keys]
+            services.template_create(
+                name=spec.name, components=components, **spec.fields
+            )
+
+        return run
+
+    def template_update(
+        self, template: IncidentTemplate, spec: TemplateSpec, keys: list[Key]
+    ) -> Run:
+        def run() -> None:
+            components = [self.component(key) for key in keys]
+            services.template_update(
+                template=template, components=components, **spec.fields
+            )
+
+        return run
+
+    def template_delete(self, template: IncidentTemplate) -> Run:
+        return call(services.template_delete, template=template)
+
+
+def call(service: Callable[..., Any], **kwargs: Any) -> Run:
+    def run() -> None:
+        service(**kwargs)
+
+    return run
