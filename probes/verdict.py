@@ -93,7 +93,7 @@ class Agreement:
         return self.outcome not in (UNKNOWN, ABSTAINED)
 
 
-def votes(state: RegionState) -> bool:
+def region_votes(state: RegionState) -> bool:
     """Whether a (speaking) region's state is a verdict on its step: not skipped."""
     return state.skipped_since is None
 
@@ -174,7 +174,7 @@ def regions_agree(
     }
     total, required = len(probe.regions), probe.required_agreement
     speaking = len(current)
-    voting = [s for s in current.values() if votes(s)]
+    voting = [s for s in current.values() if region_votes(s)]
     if len(voting) < required:
         # Short of votes: for want of the silent regions (they could make up the
         # quorum), or only because the speaking ones skip the step.
@@ -202,7 +202,9 @@ def feed_status(
     observed = [
         s.observed_status
         for s in states
-        if s.region in probe.regions and votes(s) and s.state == agreement.outcome
+        if s.region in probe.regions
+        and region_votes(s)
+        and s.state == agreement.outcome
     ]
     if agreement.outcome == Outcome.DOWN:
         mirrored = [status for status in observed if status in DownStatus.values]
