@@ -284,12 +284,13 @@ def monitoring_families(now: dt.datetime) -> Iterator[Metric]:
 
 
 def dropped_slots_families() -> Iterator[Metric]:
-    """Slots each region dropped as too late to run: a worker that falls behind or
-    comes back from a stop shows here, not as results that never came."""
+    """Slots each region dropped as too late to run: a worker or a dispatch that
+    falls behind or comes back from a stop shows here, not as results that never
+    came."""
     dropped = CounterMetricFamily(
         "heliograph_probe_slots_dropped",
-        "Probe slots the region dropped as too late to run (by its runner, or "
-        "expired unread in the broker).",
+        "Probe slots the region dropped as too late to run (by its runner, "
+        "expired unread in the broker, or passed over by a late dispatch).",
         labels=["region"],
     )
     last = GaugeMetricFamily(

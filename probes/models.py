@@ -125,12 +125,22 @@ class Probe(models.Model):
         """The slot a dispatch at ``now`` claims for this due probe: the oldest one
         missed while it is still in time (a tick that came late), else the latest on
         its grid (after a stop the missed ones are long past: running them would only
-        be dropped as too late, or crowd the streaks)."""
+        be dropped as too late, or crowd the streaks; they are counted dropped)."""
         slot = self.next_due_at
         if now - slot <= self.late_after:
             return slot
         interval = dt.timedelta(seconds=self.interval_seconds)
         return slot + interval * ((now - slot) // interval)
+
+    def slots_passed_over(self, claimed: dt.datetime) -> int:
+        """How many slots on its grid, from its next due time up to the one claimed,
+        were due and will never run (a tick came too late for them). None before
+        the probe existed: a next due time older than that is not its schedule."""
+        interval = dt.timedelta(seconds=self.interval_seconds)
+        first = self.next_due_at
+        if self.created_at > first:
+            first += interval * -((first - self.created_at) // interval)  # rounded up
+        return max(0, -((first - claimed) // interval))
 
 
 class ProbeResult(models.Model):
@@ -272,8 +282,9 @@ class BeatTick(models.Model):
 
 class DroppedSlots(models.Model):
     """How many probe slots a region dropped as too late to run, and when it last
-    did: by its runner (queued past the slot's lateness) or by Celery (a batch that
-    expired unread). Counted up, never reset, as /metrics reports it."""
+    did: by its runner (queued past the slot's lateness), by Celery (a batch that
+    expired unread) or by the dispatch (slots a late tick passed over, never sent).
+    Counted up, never reset, as /metrics reports it."""
 
     region = models.CharField(max_length=64, unique=True)
     count = models.PositiveBigIntegerField(default=0)

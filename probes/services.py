@@ -130,6 +130,8 @@ def probe_create(
     if unknown:
         raise ValidationError(f"Unknown probe fields: {', '.join(sorted(unknown))}.")
     probe = Probe(name=name, kind=kind, component=component, **fields)
+    # Its first slot is when it came to be: none before it counts as missed.
+    probe.next_due_at = probe.created_at
     check_probe(probe)
     token = None
     if kind == ProbeKindName.HEARTBEAT:
@@ -154,9 +156,14 @@ def probe_update(*, probe: Probe, **fields: Any) -> Probe:
                 }
             )
     fed_before = _fed_components(probe)
+    was_scheduled = _scheduled(probe)
     for name, value in fields.items():
         setattr(probe, name, value)
     check_probe(probe)
+    if _scheduled(probe) and not was_scheduled:
+        # Its slots start again now: those of its time off were never due, so the
+        # dispatch must not count them as missed.
+        probe.next_due_at = max(probe.next_due_at, timezone.now())
     probe.save()
     _decide_again(fed_before | _fed_components(probe))
     return probe
@@ -167,6 +174,11 @@ def probe_delete(*, probe: Probe) -> None:
     fed = _fed_components(probe)
     probe.delete()
     _decide_again(fed)
+
+
+def _scheduled(probe: Probe) -> bool:
+    """Whether the dispatch claims the probe's slots (an alert probe has none)."""
+    return probe.enabled and probe.kind != ProbeKindName.ALERT
 
 
 def _fed_components(probe: Probe) -> set[int]:

@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 import redis
+import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
-from probes.models import Probe
+from probes import clock, runner
+from probes.models import DroppedSlots, Probe, ProbeResult
 from probes.scheduler import probes_claim_due, probes_dispatch
-from probes.services import probe_create
+from probes.services import probe_create, probe_update
 from tests.conftest import make_component
 
 NOW = dt.datetime(2026, 1, 5, 12, 0, 30, tzinfo=dt.UTC)
@@ -52,6 +54,17 @@ def make_probe(
 
 def due_at(probe: Probe) -> dt.datetime:
     return Probe.objects.get(pk=probe.pk).next_due_at
+
+
+def make_probe_created(*, at: dt.datetime, **fields: Any) -> Probe:
+    """A probe created at ``at`` (the clock mocked), due from then, as it comes."""
+    with time_machine.travel(at, tick=False):
+        return make_probe(due=at, **fields)
+
+
+def dropped(regions: list[str]) -> dict[str, int]:
+    counted = dict(DroppedSlots.objects.values_list("region", "count"))
+    return {region: counted.get(region, 0) for region in regions}
 
 
 @pytest.mark.django_db
@@ -255,6 +268,7 @@ def test_it_claims_a_slot_a_late_tick_left_at_the_next_tick_one_at_a_time(
     # At 2.3 s the slot of 1 s is claimed (1.3 s late), that of 2 s at the next tick.
     assert claimed == [[NOW + n * second] for n in range(4)] + [[]]
     assert due_at(probe) == NOW + 4 * second
+    assert not DroppedSlots.objects.exists()  # each slot was sent, none passed over
 
 
 @pytest.mark.django_db
@@ -278,3 +292,118 @@ def test_it_bounds_a_queued_batchs_life_far_above_any_clock_skew(
     assert len(expiries) == 1
     sent = dt.datetime.fromisoformat(expiries[0]) - dt.timedelta(hours=1)
     assert abs(sent - timezone.now()) < dt.timedelta(seconds=5)
+
+
+# --- slots a late tick passed over: due, never sent, counted as dropped ------------
+
+
+@pytest.mark.django_db
+def test_it_counts_the_slots_a_tick_five_intervals_late_passed_over_in_each_region(
+    regions: list[str], broker: redis.Redis
+) -> None:
+    """Due at -53 s, every 10 s, and the dispatch stopped until now: the slots of
+    -53, -43, -33, -23 and -13 s never ran, that of -3 s runs (in time). Each region
+    counts the five, and the runner, finding its slot in time, adds none."""
+    now = clock.database_now()
+    probe = make_probe_created(at=now - dt.timedelta(seconds=53), interval_seconds=10)
+
+    assert probes_dispatch(now=now) == 1
+
+    assert dropped(regions) == {region: 5 for region in regions}
+    for region in regions:
+        ((task,),) = [m["args"][1] for m in queued(broker, f"probes.{region}")]
+        assert len(runner.probes_run_batch(region=region, items=[task])) == 1
+    assert ProbeResult.objects.filter(probe=probe).count() == 2  # one per region
+    assert dropped(regions) == {region: 5 for region in regions}
+    # Neither the same tick again nor a clock set back counts anything more.
+    assert probes_dispatch(now=now) == 0
+    assert probes_claim_due(now=now - dt.timedelta(minutes=5), limit=9) == []
+    assert dropped(regions) == {region: 5 for region in regions}
+
+
+@pytest.mark.django_db
+def test_it_counts_the_slots_of_a_long_stop_only_where_the_probe_runs(
+    regions: list[str],
+) -> None:
+    first, second = regions
+    make_probe_created(at=NOW - dt.timedelta(hours=3), regions=[first], name="first")
+
+    ((_, slot),) = probes_claim_due(now=NOW + dt.timedelta(seconds=30), limit=9)
+
+    # 09:00:30 to 11:59:30, a minute apart: 180 passed over; 12:00:30 claimed.
+    assert slot == NOW
+    assert dropped(regions) == {first: 180, second: 0}
+
+
+@pytest.mark.django_db
+def test_it_counts_no_slot_of_a_disabled_probe_nor_of_its_time_off(
+    regions: list[str],
+) -> None:
+    probe = make_probe_created(at=NOW - dt.timedelta(hours=3), enabled=False)
+
+    assert probes_claim_due(now=NOW, limit=9) == []
+    with time_machine.travel(NOW, tick=False):
+        probe_update(probe=probe, enabled=True)  # its slots start again now
+    ((_, slot),) = probes_claim_due(now=NOW + dt.timedelta(seconds=1), limit=9)
+
+    assert slot == NOW
+    assert not DroppedSlots.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_counts_no_slot_from_before_a_probe_existed(regions: list[str]) -> None:
+    """Created at 11:57:30 while the dispatch was stopped: its own three slots were
+    missed, none of the hour its next due time was set back by."""
+    first, _ = regions
+    probe = make_probe_created(
+        at=NOW - dt.timedelta(minutes=3), regions=[first], name="new"
+    )
+    Probe.objects.filter(pk=probe.pk).update(next_due_at=NOW - dt.timedelta(hours=1))
+
+    ((_, slot),) = probes_claim_due(now=NOW, limit=9)
+
+    assert slot == NOW
+    assert dropped([first]) == {first: 3}
+
+
+@pytest.mark.django_db
+def test_it_counts_a_new_probes_very_first_slot_when_it_is_missed(
+    regions: list[str],
+) -> None:
+    """Its first slot is the moment it was created, not the instant before."""
+    first, _ = regions
+    with time_machine.travel(NOW - 3 * MINUTE, tick=True):  # the clock moves on
+        probe, _ = probe_create(
+            name="new",
+            kind="http",
+            component=make_component(name="new"),
+            config={"url": "http://127.0.0.1:9/health"},
+            regions=[first],
+        )
+    assert probe.next_due_at == probe.created_at
+
+    assert len(probes_claim_due(now=NOW + dt.timedelta(seconds=1), limit=9)) == 1
+
+    assert dropped([first]) == {first: 3}
+
+
+@pytest.mark.django_db
+def test_it_counts_no_slot_of_an_alert_probe_made_one_that_runs(
+    regions: list[str],
+) -> None:
+    """An alert probe has no slots: made an HTTP check, its slots start then."""
+    with time_machine.travel(NOW - dt.timedelta(hours=3), tick=False):
+        probe, _ = probe_create(
+            name="pushed",
+            kind="alert",
+            component=make_component(name="pushed"),
+            config={"matchers": {"job": "auth"}},
+        )
+    assert probes_claim_due(now=NOW, limit=9) == []
+    with time_machine.travel(NOW, tick=False):
+        probe_update(probe=probe, kind="http", config={"url": "http://127.0.0.1:9/"})
+
+    ((_, slot),) = probes_claim_due(now=NOW + dt.timedelta(seconds=1), limit=9)
+
+    assert slot == NOW
+    assert not DroppedSlots.objects.exists()
