@@ -42,6 +42,7 @@ class Audited:
 
 AUDITED: dict[str, Audited] = {
     "incidents.page": Audited(),
+    "incidents.pagehost": Audited(),
     "incidents.component": Audited(),
     "incidents.incident": Audited(),
     "incidents.incidentupdate": Audited(),

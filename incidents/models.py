@@ -111,10 +111,53 @@ IMPACT_SEVERITY: dict[str, int] = {
 }
 
 
+# A host name as a page is reached by: lower-case labels, no port, no scheme.
+LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){LABEL}(\.{LABEL})*$")
+# Paths a page's own address (``/p/<slug>/``) may not take over.
+RESERVED_SLUGS = {"admin", "api", "accounts", "static", "metrics", "p", "console"}
+
+
+def validate_host_name(value: str) -> None:
+    if not HOST_NAME.match(value):
+        raise ValidationError(
+            f"'{value}' is not a host name: give lower-case letters, digits, hyphens "
+            "and dots only, without a scheme, a port or a path (status.example.com)."
+        )
+
+
+def validate_page_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(
+            f"'{value}' is a path of the site itself; choose another slug."
+        )
+
+
+class PageQuerySet(models.QuerySet["Page"]):
+    def default(self) -> Page | None:
+        return self.filter(is_default=True).first()
+
+
 class Page(models.Model):
-    """The one status page of this install (row id 1)."""
+    """A status page: the components, incidents and subscribers of one audience.
+
+    An install has at least one page, the **default** one, served on every host name
+    no other page claims (the row made first; ``Page.get()``). Another page is
+    reached on its own host names (``PageHost``) or, on any host, under
+    ``/p/<slug>/``. A component or an incident may be on several pages.
+    """
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    slug = models.SlugField(
+        max_length=40,
+        unique=True,
+        validators=[validate_page_slug],
+        help_text="The page's path on any host: /p/<slug>/.",
+    )
+    is_default = models.BooleanField(
+        default=False,
+        help_text="Served on every host name no other page claims.",
+    )
     name = models.CharField(
         max_length=100, default="Status", validators=[validate_single_line]
     )
@@ -127,21 +170,55 @@ class Page(models.Model):
     description = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PageQuerySet.as_manager()
+
     class Meta:
-        verbose_name = "page settings"
-        verbose_name_plural = "page settings"
+        ordering = ("-is_default", "name", "id")
+        verbose_name = "page"
+        constraints = [
+            models.UniqueConstraint(
+                fields=("is_default",),
+                condition=models.Q(is_default=True),
+                name="one_default_page",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     @classmethod
     def get(cls) -> Page:
-        page, _ = cls.objects.get_or_create(pk=1)
+        """The default page (made on first use, as an empty install has none)."""
+        page = cls.objects.default()
+        if page is None:
+            page, _ = cls.objects.get_or_create(
+                pk=1, defaults={"slug": "main", "is_default": True}
+            )
         return page
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+
+def default_page_id() -> int:
+    """What a row of a page is of when made without one: the default page."""
+    return Page.get().pk
+
+
+class PageHost(models.Model):
+    """A host name a page answers on; each name belongs to one page."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="hosts")
+    name = models.CharField(
+        max_length=253, unique=True, validators=[validate_host_name]
+    )
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ComponentQuerySet(models.QuerySet["Component"]):
@@ -174,6 +251,12 @@ class Component(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
         limit_choices_to={"is_group": True, "deleted_at__isnull": True},
+    )
+    pages = models.ManyToManyField(
+        Page,
+        blank=True,
+        related_name="components",
+        help_text="The pages that show this component; on none, only staff see it.",
     )
     showcase = models.BooleanField(default=True)
     only_show_if_degraded = models.BooleanField(default=False)
@@ -301,6 +384,13 @@ class Incident(models.Model):
         max_length=12, choices=Origin.choices, default=Origin.STAFF
     )
     components = models.ManyToManyField(Component, blank=True, related_name="incidents")
+    pages = models.ManyToManyField(
+        Page,
+        blank=True,
+        related_name="incidents",
+        help_text="The pages that show this incident, and whose subscribers hear "
+        "of it.",
+    )
     started_at = models.DateTimeField(default=timezone.now)
     monitoring_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -379,6 +469,12 @@ class IncidentUpdate(models.Model):
     body = models.TextField(blank=True)
     display_at = models.DateTimeField(default=timezone.now)
     deliver_notifications = models.BooleanField(default=True)
+    shown_on = models.ManyToManyField(
+        Page,
+        blank=True,
+        related_name="+",
+        help_text="Only these of the incident's pages show this update; none: all do.",
+    )
     affected_components = models.JSONField(null=True, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -415,6 +511,14 @@ class IncidentTemplate(models.Model):
     should_send_notifications = models.BooleanField(default=True)
     components = models.ManyToManyField(
         Component, blank=True, related_name="incident_templates"
+    )
+    page = models.ForeignKey(
+        Page,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="templates",
+        help_text="The page whose staff pick this template; empty: every page's.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

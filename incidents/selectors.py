@@ -10,7 +10,7 @@ import zoneinfo
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from incidents.evidence import Evidence, components_evidence
@@ -20,6 +20,7 @@ from incidents.models import (
     IncidentQuerySet,
     IncidentUpdate,
     Page,
+    worst_status,
 )
 from incidents.status import PageStatus, page_status
 
@@ -29,23 +30,54 @@ RECENT_LIMIT = 50
 def component_tree(
     components: list[Component],
 ) -> list[tuple[Component, list[Component]]]:
-    """Top-level components and groups by position, each group with its children."""
+    """Top-level components and groups by position, each group with its children.
+
+    A component whose group is not among ``components`` stands at the top level.
+    """
+    present = {c.pk for c in components}
     children: dict[int, list[Component]] = {}
     for component in components:
-        if component.group_id is not None:
+        if component.group_id in present:
             children.setdefault(component.group_id, []).append(component)
     key = lambda component: (component.position, component.pk)  # noqa: E731
-    top = sorted((c for c in components if c.group_id is None), key=key)
+    top = sorted((c for c in components if c.group_id not in present), key=key)
     return [(parent, sorted(children.get(parent.pk, []), key=key)) for parent in top]
 
 
-def incident_queryset() -> IncidentQuerySet:
-    """Incidents with their updates (newest first) and live components prefetched."""
+def page_components(page: Page) -> list[Component]:
+    """The live components ``page`` shows; a group's status is that of the children
+    this page shows (another page may show more of them)."""
+    components = list(Component.objects.live().filter(pages=page))
+    children: dict[int, list[str]] = {}
+    for component in components:
+        if component.group_id is not None:
+            children.setdefault(component.group_id, []).append(component.status)
+    for component in components:
+        if component.is_group and component.pk in children:
+            component.status = worst_status(children[component.pk])
+    return components
+
+
+def visible_updates(page: Page) -> Q:
+    """The updates ``page`` shows: those limited to no page, or also to this one."""
+    limited = IncidentUpdate.shown_on.through.objects.values("incidentupdate_id")
+    on_page = limited.filter(page=page)
+    return ~Q(pk__in=limited) | Q(pk__in=on_page)
+
+
+def incident_queryset(page: Page) -> IncidentQuerySet:
+    """The incidents ``page`` shows, with the updates it shows (newest first) and the
+    live components it shows, prefetched."""
     updates: Any = Prefetch(
-        "updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")
+        "updates",
+        queryset=IncidentUpdate.objects.filter(visible_updates(page)).order_by(
+            "-display_at", "-id"
+        ),
     )
-    components: Any = Prefetch("components", queryset=Component.objects.live())
-    return Incident.objects.prefetch_related(updates, components)
+    components: Any = Prefetch(
+        "components", queryset=Component.objects.live().filter(pages=page)
+    )
+    return Incident.objects.filter(pages=page).prefetch_related(updates, components)
 
 
 class PublicState:
@@ -59,20 +91,32 @@ class PublicState:
         self.components = components
 
     @classmethod
-    def load(cls) -> PublicState:
-        return cls(page=Page.get(), components=list(Component.objects.live()))
+    def load(cls, page: Page | None = None) -> PublicState:
+        """What ``page`` shows (the default page when None)."""
+        page = page or Page.get()
+        return cls(page=page, components=page_components(page))
+
+    def incidents(self) -> IncidentQuerySet:
+        return incident_queryset(self.page)
 
     @cached_property
     def unresolved(self) -> list[Incident]:
-        return list(incident_queryset().unresolved())
+        return list(self.incidents().unresolved())
 
     @cached_property
     def upcoming(self) -> list[Incident]:
-        return list(incident_queryset().upcoming().order_by("scheduled_for", "id"))
+        return list(self.incidents().upcoming().order_by("scheduled_for", "id"))
 
     @cached_property
     def active(self) -> list[Incident]:
-        return list(incident_queryset().active().order_by("scheduled_for", "id"))
+        return list(self.incidents().active().order_by("scheduled_for", "id"))
+
+    @cached_property
+    def shown_codes(self) -> set[str]:
+        """The public ids of every component this page shows or showed (deleted
+        ones too: past updates name them)."""
+        on_page = Component.objects.filter(pages=self.page)
+        return set(on_page.values_list("public_id", flat=True))
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -101,7 +145,8 @@ class PublicState:
     def updated_at(self) -> dt.datetime:
         latest = [self.page.updated_at]
         latest += [component.updated_at for component in self.components]
-        newest_incident = Incident.objects.aggregate(newest=Max("updated_at"))["newest"]
+        shown = Incident.objects.filter(pages=self.page)
+        newest_incident = shown.aggregate(newest=Max("updated_at"))["newest"]
         if newest_incident is not None:
             latest.append(newest_incident)
         return max(latest)

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from incidents.models import Component, Incident
+from incidents.models import Component, Incident, default_page_id
 from kit.ids import new_public_id
 
 
@@ -56,6 +56,12 @@ class Subscriber(models.Model):
     """Someone to tell: an address, or a URL (webhook, Slack, Teams) with a contact."""
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
+    page = models.ForeignKey(
+        "incidents.Page",
+        on_delete=models.CASCADE,
+        related_name="subscribers",
+        default=default_page_id,
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     email = models.EmailField(
         blank=True, help_text="The address to mail, or a webhook's contact."
@@ -115,6 +121,15 @@ class Event(models.Model):
 
     public_id = models.CharField(max_length=12, unique=True, default=new_public_id)
     kind = models.CharField(max_length=40)
+    # Whose subscribers hear of it, in that page's words (null: the default page's,
+    # for events recorded before pages were several).
+    page = models.ForeignKey(
+        "incidents.Page",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

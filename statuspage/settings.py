@@ -184,6 +184,8 @@ MIDDLEWARE = [
     "kit.api.compat.JsonSuffixMiddleware",
     # A body too large for the API is a JSON 413 before anything reads it.
     "kit.bodies.BodyLimitMiddleware",
+    # Which page a request is for (request.page): by host name, or /p/<slug>/.
+    "visitor.pages.PageMiddleware",
     # The console answers 503 up front while PostgreSQL or Redis is out.
     "kit.middleware.ConsoleServersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -186,7 +186,11 @@ def window_dates(today: dt.date, days: int = WINDOW_DAYS) -> list[dt.date]:
 
 
 def windows(
-    component_ids: Iterable[int], *, today: dt.date, days: int = WINDOW_DAYS
+    component_ids: Iterable[int],
+    *,
+    today: dt.date,
+    days: int = WINDOW_DAYS,
+    incidents_hidden: Container[str] = (),
 ) -> dict[int, Window]:
     """Each component's window ending ``today`` (a day of the page's time zone), in
     one query whatever the number of components.
@@ -195,7 +199,8 @@ def windows(
     date and seconds) and its incidents as text: converting nine columns of 90,000
     rows would cost more than all the rest. A key seen before (the same figures on
     the same date, as most days of most components) is not parsed again: its
-    ``Day`` and sums are shared.
+    ``Day`` and sums are shared. A day never names the ``incidents_hidden`` (by public
+    id): a page does not name another page's incident.
     """
     ids = list(component_ids)
     dates = window_dates(today, days)
@@ -208,7 +213,7 @@ def windows(
     for component_id, key, incidents in _day_rows(ids, dates[0], today):
         entry = shared.get(key) if incidents is None else None
         if entry is None:
-            entry = _read_day(key, incidents, position)
+            entry = _read_day(key, incidents, position, incidents_hidden)
             if incidents is None:
                 shared[key] = entry
         n, day, day_counted, day_down = entry
@@ -259,7 +264,10 @@ def _day_rows(ids: list[int], first: dt.date, last: dt.date) -> Iterator[Any]:
 
 
 def _read_day(
-    key: str, incidents: str | None, position: Mapping[dt.date, int]
+    key: str,
+    incidents: str | None,
+    position: Mapping[dt.date, int],
+    incidents_hidden: Container[str] = (),
 ) -> tuple[int, Day, int, float]:
     date, *seconds = key.split(",")
     operational, degraded, partial, major, maintenance, no_data = map(int, seconds)
@@ -271,7 +279,11 @@ def _read_day(
         major,
         maintenance,
         no_data,
-        json.loads(incidents) if incidents else (),
+        [
+            incident
+            for incident in (json.loads(incidents) if incidents else ())
+            if incident.get("id") not in incidents_hidden
+        ],
     )
     return position[day.day], day, counted_seconds(day), downtime_seconds(day)
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_safe
 
 from incidents.models import Component, ComponentStatus
 from incidents.selectors import PublicState
+from visitor.pages import page_of
 
 # Seconds a browser or proxy may keep a badge: a few, as the public page and API.
 MAX_AGE_SECONDS = 5
@@ -136,7 +137,7 @@ def _svg_response(svg: str) -> HttpResponse:
 
 @require_safe
 def page_badge(request: HttpRequest) -> HttpResponse:
-    state = PublicState.load()
+    state = PublicState.load(page_of(request))
     status = state.status
     return _svg_response(
         badge_svg(
@@ -149,7 +150,8 @@ def page_badge(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def component_badge(request: HttpRequest, public_id: str) -> HttpResponse:
-    component = get_object_or_404(Component.objects.live(), public_id=public_id)
+    shown = Component.objects.live().filter(pages=page_of(request))
+    component = get_object_or_404(shown, public_id=public_id)
     return _svg_response(
         badge_svg(
             label=component.name,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from incidents.selectors import PublicState
 from visitor.badges import MAX_AGE_SECONDS
+from visitor.pages import page_of
 from visitor.views import visible_tree
 
 EMBED_SCRIPT = Path(__file__).parent / "static" / "heliograph" / "embed.js"
@@ -48,7 +49,7 @@ def embed_js(request: HttpRequest) -> HttpResponse:
 @csp_replace({"frame-ancestors": ["*"]})
 def compact(request: HttpRequest) -> HttpResponse:
     """The page in brief for an iframe: banner, open incidents, components."""
-    state = PublicState.load()
+    state = PublicState.load(page_of(request))
     response = render(
         request,
         "public/compact.html",

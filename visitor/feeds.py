@@ -22,6 +22,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from incidents.models import Component, Incident, IncidentUpdate, Page
+from incidents.selectors import visible_updates
+from visitor.pages import page_of
 from visitor.templatetags.heliograph import TIME_FORMAT, markdown
 
 FEED_LENGTH = 50
@@ -49,14 +51,21 @@ class Entry:
     history: History
 
 
-def _incidents() -> list[Incident]:
+def _incidents(page: Page) -> list[Incident]:
+    """The newest incidents ``page`` shows, with the updates and components it
+    shows."""
     updates = Prefetch(
-        "updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")
+        "updates",
+        queryset=IncidentUpdate.objects.filter(visible_updates(page)).order_by(
+            "-display_at", "-id"
+        ),
     )
     components = Prefetch(
-        "components", queryset=Component.objects.live().select_related("group")
+        "components",
+        queryset=Component.objects.live().filter(pages=page).select_related("group"),
     )
-    newest = Incident.objects.order_by("-created_at", "-id")[:FEED_LENGTH]
+    shown = Incident.objects.filter(pages=page)
+    newest = shown.order_by("-created_at", "-id")[:FEED_LENGTH]
     return list(newest.prefetch_related(updates, components))
 
 
@@ -105,7 +114,7 @@ class HistoryFeed(Feed):
     url_name = "public:feed-atom"
 
     def get_object(self, request: HttpRequest, *args: Any, **kwargs: Any) -> History:
-        page = Page.get()
+        page = page_of(request)
         base_url = page.url or request.build_absolute_uri(get_script_prefix())
         return History(page=page, base_url=base_url.rstrip("/"))
 
@@ -133,7 +142,7 @@ class HistoryFeed(Feed):
         return history.url(reverse(self.url_name))
 
     def items(self, history: History) -> list[Entry]:
-        return [Entry(incident, history) for incident in _incidents()]
+        return [Entry(incident, history) for incident in _incidents(history.page)]
 
     def item_title(self, entry: Entry) -> str:
         return entry.incident.name

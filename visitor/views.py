@@ -33,6 +33,7 @@ from incidents.models import Component, Incident, IncidentKind, MaintenanceStatu
 from incidents.selectors import PublicState, component_tree, incident_queryset
 from uptime import selectors as uptime
 from visitor.charts import UptimeBars, latency_chart, legend
+from visitor.pages import page_of
 
 MONTHS_PER_PAGE = 3
 FAVICON_MAX_AGE_SECONDS = 24 * 3600
@@ -66,7 +67,7 @@ class ComponentRow:
 
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    state = PublicState.load()
+    state = PublicState.load(page_of(request))
     group_names = _group_names(state.components)
     components = _component_rows(
         visible_tree(state.components), state.page, state.evidence
@@ -88,17 +89,18 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    incident = get_object_or_404(incident_queryset(), public_id=public_id)
+    page = page_of(request)
+    incident = get_object_or_404(incident_queryset(page), public_id=public_id)
     groups = Component.objects.filter(is_group=True)
     [shown] = _shown([incident], _group_names(groups))
-    return render(request, "public/incident.html", {"page": Page.get(), "shown": shown})
+    return render(request, "public/incident.html", {"page": page, "shown": shown})
 
 
 @require_safe
 def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    live = Component.objects.live().filter(is_group=False).select_related("group")
-    component = get_object_or_404(live, public_id=public_id)
-    page = Page.get()
+    page = page_of(request)
+    live = Component.objects.live().filter(is_group=False, pages=page)
+    component = get_object_or_404(live.select_related("group"), public_id=public_id)
     evidence = components_evidence(timezone.now()).get(component.pk)
     context: dict[str, object] = {
         "page": page,
@@ -108,7 +110,9 @@ def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     if component.showcase:
         now = timezone.now()
         today = timezone.localdate(now, page.tzinfo)
-        window = uptime.windows([component.pk], today=today)[component.pk]
+        window = uptime.windows(
+            [component.pk], today=today, incidents_hidden=_others_incidents(page)
+        )[component.pk]
         bars = UptimeBars(uptime.window_dates(today), _incident_urls())
         series = uptime.latency_series([component.pk], now=now)[component.pk]
         context |= {
@@ -125,8 +129,8 @@ def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @require_safe
 def history(request: HttpRequest) -> HttpResponse:
-    page = Page.get()
-    paginator = Paginator(_history_months(page.tzinfo), MONTHS_PER_PAGE)
+    page = page_of(request)
+    paginator = Paginator(_history_months(page), MONTHS_PER_PAGE)
     try:
         months = paginator.page(request.GET.get("page") or 1)
     except PageNotAnInteger:
@@ -139,7 +143,7 @@ def history(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "months": months,
-            "by_month": _incidents_by_month(list(months), page.tzinfo),
+            "by_month": _incidents_by_month(list(months), page),
         },
     )
 
@@ -179,7 +183,9 @@ def _component_rows(
     query and drawn without a template loop (a page may showcase a thousand)."""
     shown = [c for parent, kids in tree for c in (parent, *kids) if _shows_record(c)]
     today = timezone.localdate(timezone.now(), page.tzinfo)
-    windows = uptime.windows([c.pk for c in shown], today=today)
+    windows = uptime.windows(
+        [c.pk for c in shown], today=today, incidents_hidden=_others_incidents(page)
+    )
     bars = UptimeBars(uptime.window_dates(today), _incident_urls())
     # The path with a placeholder, reversed once rather than once per component.
     url = reverse("public:component", args=["~id~"])
@@ -200,6 +206,12 @@ def _component_rows(
         )
 
     return [(row(parent), [row(c, parent) for c in kids]) for parent, kids in tree]
+
+
+def _others_incidents(page: Page) -> set[str]:
+    """The incidents only other pages show, that ``page``'s bars must not name."""
+    others = Incident.objects.exclude(pages=page)
+    return set(others.values_list("public_id", flat=True))
 
 
 def _any_history(rows: list[tuple[ComponentRow, list[ComponentRow]]]) -> bool:
@@ -235,13 +247,15 @@ def _month_of(value: dt.datetime, tz: zoneinfo.ZoneInfo) -> Month:
     return (local.year, local.month)
 
 
-def _history_months(tz: zoneinfo.ZoneInfo) -> list[Month]:
+def _history_months(page: Page) -> list[Month]:
     """Every month from this one back to the oldest incident's, newest first.
 
     Empty months stay in the list, as on Statuspage: "no incidents" is news too.
     """
+    tz = page.tzinfo
     year, month = _month_of(timezone.now(), tz)
-    oldest = Incident.objects.filter(_past()).aggregate(oldest=Min("started_at"))
+    shown = Incident.objects.filter(_past(), pages=page)
+    oldest = shown.aggregate(oldest=Min("started_at"))
     first = _month_of(oldest["oldest"], tz) if oldest["oldest"] else (year, month)
     months: list[Month] = []
     while (year, month) >= first or len(months) < MONTHS_PER_PAGE:
@@ -254,13 +268,13 @@ def _month_start(month: Month, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime(month[0], month[1], 1, tzinfo=tz)
 
 
-def _incidents_by_month(
-    months: list[Month], tz: zoneinfo.ZoneInfo
-) -> list[MonthOfIncidents]:
-    """The incidents that began in ``months`` (newest first), in one query."""
+def _incidents_by_month(months: list[Month], page: Page) -> list[MonthOfIncidents]:
+    """The incidents ``page`` shows that began in ``months`` (newest first), in one
+    query."""
+    tz = page.tzinfo
     newest = months[0]
     after_newest = (newest[0] + 1, 1) if newest[1] == 12 else (newest[0], newest[1] + 1)
-    incidents = incident_queryset().filter(
+    incidents = incident_queryset(page).filter(
         _past(),
         started_at__gte=_month_start(months[-1], tz),
         started_at__lt=_month_start(after_newest, tz),

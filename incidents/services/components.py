@@ -18,6 +18,7 @@ from incidents.models import (
     ComponentStatus,
     ComponentStatusChange,
     Incident,
+    Page,
     StatusSource,
     worst_status,
 )
@@ -71,7 +72,10 @@ def component_create(
     only_show_if_degraded: bool = False,
     start_date: dt.date | None = None,
     status: str = ComponentStatus.OPERATIONAL,
+    pages: Iterable[Page] | None = None,
 ) -> Component:
+    """A new component, on ``pages`` (None: on its group's pages, or on the default
+    page; an empty list: on none, for staff only)."""
     _check_group(group=group, is_group=is_group)
     component = Component(
         name=name,
@@ -86,7 +90,11 @@ def component_create(
     )
     component.full_clean()
     component.save()
+    if pages is None:
+        pages = list(group.pages.all()) if group is not None else [Page.get()]
+    component.pages.set(pages)
     if group is not None:
+        group.pages.add(*pages)  # a page showing a component shows its group
         _group_refresh(group)
     events.announce_quietly()
     return component

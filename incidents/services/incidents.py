@@ -21,6 +21,7 @@ from incidents.models import (
     IncidentUpdate,
     MaintenanceStatus,
     Origin,
+    Page,
     StatusSource,
     worst_status,
 )
@@ -176,6 +177,30 @@ def _move_components(
     return affected
 
 
+def _pages_follow_components(incident: Incident) -> None:
+    """An incident is on the pages of the components it names; one on no page yet
+    (it names none, or only components no page shows) is on the default page."""
+    incident.pages.add(*Page.objects.filter(components__incidents=incident).distinct())
+    if not incident.pages.exists():
+        incident.pages.add(Page.get())
+
+
+def _check_shown_on(incident: Incident, shown_on: Iterable[Page] | None) -> list[Page]:
+    """The pages an update is limited to: some of the incident's, never others."""
+    chosen = list(shown_on or ())
+    on = set(incident.pages.values_list("pk", flat=True))
+    outside = [page.name for page in chosen if page.pk not in on]
+    if outside:
+        raise ValidationError(
+            {
+                "shown_on": "This incident is not on "
+                + ", ".join(sorted(outside))
+                + ": an update can be limited only to the incident's own pages."
+            }
+        )
+    return chosen
+
+
 @transaction.atomic
 def incident_post_update(
     *,
@@ -187,13 +212,16 @@ def incident_post_update(
     deliver_notifications: bool = True,
     actor: User = None,
     source: str = StatusSource.STAFF,
+    shown_on: Iterable[Page] | None = None,
 ) -> IncidentUpdate:
     """Post an update: the incident's status and its components' change together.
 
     1. Check the status, the date and the components; nothing is written on refusal.
     2. Set each given component's status (recording the change against the incident).
-    3. Move the incident's status, timestamps and impact.
-    4. Store the update with each component's old and new status.
+    3. Move the incident's status, timestamps and impact; the incident is on the
+       pages of every component it names.
+    4. Store the update with each component's old and new status, shown on every
+       page of the incident, or only on ``shown_on`` (an internal update).
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     _check_transition(incident, status)
@@ -205,6 +233,8 @@ def incident_post_update(
 
     affected = _move_components(incident, component_statuses, source, actor)
     incident.components.add(*component_statuses)
+    _pages_follow_components(incident)
+    shown_on = _check_shown_on(incident, shown_on)
     if source in (StatusSource.STAFF, StatusSource.API):
         incident.automation_stopped = True  # a person speaks now; the probes stop
     incident.status = status
@@ -221,6 +251,7 @@ def incident_post_update(
         affected_components=affected or None,
         author=_signed_in(actor),
     )
+    update.shown_on.set(shown_on)
     kind = events.update_kind(incident, update, first=first)
     events.announce(
         events.Change(
@@ -243,8 +274,14 @@ def incident_create(
     deliver_notifications: bool = True,
     actor: User = None,
     source: str = StatusSource.STAFF,
+    pages: Iterable[Page] = (),
+    shown_on: Iterable[Page] | None = None,
 ) -> Incident:
-    """Open an incident with its first update (a resolved one records a past event)."""
+    """Open an incident with its first update (a resolved one records a past event).
+
+    It is on ``pages`` and on those of its components (on the default page if that
+    makes none).
+    """
     started_at = _check_display_at(display_at)
     incident = Incident(
         kind=IncidentKind.INCIDENT,
@@ -257,6 +294,7 @@ def incident_create(
     _check_transition(incident, status)
     incident.full_clean()
     incident.save()
+    incident.pages.add(*pages)
     incident_post_update(
         incident=incident,
         status=status,
@@ -266,6 +304,7 @@ def incident_create(
         deliver_notifications=deliver_notifications,
         actor=actor,
         source=source,
+        shown_on=shown_on,
     )
     incident.refresh_from_db()
     return incident

@@ -19,6 +19,7 @@ from incidents.models import (
     IncidentKind,
     IncidentUpdate,
     MaintenanceStatus,
+    Page,
     StatusSource,
 )
 
@@ -74,7 +75,9 @@ def maintenance_schedule(
     auto_complete: bool = True,
     deliver_notifications: bool = True,
     actor: User = None,
+    pages: Iterable[Page] = (),
 ) -> Incident:
+    """Schedule a window, on ``pages`` and on those of its components."""
     _window_check(scheduled_for, scheduled_until)
     components = list(components)
     _check_component_statuses(
@@ -94,6 +97,7 @@ def maintenance_schedule(
     maintenance.full_clean()
     maintenance.save()
     maintenance.components.set(components)
+    maintenance.pages.add(*pages)
     incident_post_update(
         incident=maintenance,
         status=MaintenanceStatus.SCHEDULED,

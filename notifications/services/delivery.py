@@ -100,7 +100,8 @@ def subscribers_for(event: Event) -> QuerySet[Subscriber]:
         if event.kind == Kind.COMPONENT_UPDATED
         else Q()
     )
-    active = Subscriber.objects.filter(state=SubscriberState.ACTIVE)
+    page_id = event.page_id if event.page_id is not None else Page.get().pk
+    active = Subscriber.objects.filter(state=SubscriberState.ACTIVE, page_id=page_id)
     return active.filter(scoped, channels).distinct()
 
 
@@ -176,7 +177,9 @@ def _claim(ids: list[int], now: dt.datetime) -> list[Delivery]:
         .filter(pk__in=ids, state=DeliveryState.PENDING, next_attempt_at__lte=now)
         .values_list("pk", flat=True)
     )
-    claimed = Delivery.objects.filter(pk__in=due).select_related("event", "subscriber")
+    claimed = Delivery.objects.filter(pk__in=due).select_related(
+        "event", "subscriber", "subscriber__page"
+    )
     left = claimed.exclude(subscriber__state=SubscriberState.ACTIVE)
     left.update(state=DeliveryState.CANCELLED)
     claimed.filter(state=DeliveryState.PENDING).update(
@@ -196,7 +199,6 @@ def deliveries_send(*, delivery_ids: list[int]) -> list[Result]:
     """Claim the deliveries still due, send them per channel, record every answer."""
     now = timezone.now()
     claimed = _claim(delivery_ids, now)
-    page = Page.get()
     by_channel: dict[str, list[Delivery]] = defaultdict(list)
     for delivery in claimed:
         by_channel[delivery.subscriber.channel].append(delivery)
@@ -204,7 +206,9 @@ def deliveries_send(*, delivery_ids: list[int]) -> list[Result]:
     with claims_kept_alive([d.pk for d in claimed]):
         for channel, batch in by_channel.items():
             transport = import_string(TRANSPORTS[channel])()
-            sent = transport.send([(d, message_for(d, page)) for d in batch])
+            sent = transport.send(
+                [(d, message_for(d, d.subscriber.page)) for d in batch]
+            )
             _record(batch, sent, now)
             results += sent
     return results
@@ -380,7 +384,7 @@ def _record_state(subscriber: Subscriber, state: str, reason: str) -> None:
 def _tell_contact(subscriber: Subscriber, failures: int) -> None:
     if not subscriber.email:
         return
-    page = Page.get()
+    page = subscriber.page
     send_mail(
         subject=f"[{page.name}] Your webhook was paused after repeated failures",
         message=(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.events import Change, Kind
-from incidents.models import Component
+from incidents.models import Component, Page
 from incidents.selectors import PublicState, incident_queryset
 from kit.tasks import enqueue
 from visitor.api.serializers import V2, timestamp
@@ -39,11 +39,12 @@ def _touched(components: list[Component]) -> list[int]:
 
 def _incident_event(change: Change, v2: V2) -> Event:
     assert change.incident is not None
-    incident = incident_queryset().get(pk=change.incident.pk)
+    incident = incident_queryset(v2.state.page).get(pk=change.incident.pk)
     body = v2.incident(incident)
     label = _SUBJECT_PREFIX.get(change.kind, body["status"].replace("_", " ").title())
     return Event(
         kind=change.kind,
+        page=v2.state.page,
         incident=incident,
         component_ids=_touched(list(incident.components.all())),
         payload={"page": _page_body(v2), "incident": body},
@@ -68,6 +69,7 @@ def _component_event(change: Change, v2: V2) -> Event:
     words = status_change.new_status.replace("_", " ")
     return Event(
         kind=change.kind,
+        page=v2.state.page,
         incident=change.incident,
         component_ids=_touched([component]),
         payload={
@@ -79,16 +81,39 @@ def _component_event(change: Change, v2: V2) -> Event:
     )
 
 
+def _pages_told(change: Change) -> list[Page]:
+    """The pages whose subscribers hear of a change: those of the component, or
+    those of the incident that show the update."""
+    if change.kind == Kind.COMPONENT_UPDATED:
+        assert change.status_change is not None
+        pages = Page.objects.filter(components=change.status_change.component_id)
+    else:
+        assert change.incident is not None
+        pages = Page.objects.filter(incidents=change.incident)
+        update = change.update
+        if update is not None and update.pk is not None:
+            limited = list(update.shown_on.all())
+            if limited:
+                pages = pages.filter(pk__in=[page.pk for page in limited])
+    return list(pages.order_by("pk"))
+
+
 def event_record(change: Change) -> None:
-    """The listener: write the event now, fan it out after commit."""
+    """The listener: write one event per page told, in that page's words, now;
+    fan each out after commit."""
     if not change.notify:
         return  # staff chose not to notify on this update
-    v2 = V2(PublicState.load())
-    if change.kind == Kind.COMPONENT_UPDATED:
-        event = _component_event(change, v2)
-    else:
-        event = _incident_event(change, v2)
-    event.save()
+    for page in _pages_told(change):
+        v2 = V2(PublicState.load(page))
+        if change.kind == Kind.COMPONENT_UPDATED:
+            event = _component_event(change, v2)
+        else:
+            event = _incident_event(change, v2)
+        event.save()
+        _fan_out_after_commit(event)
+
+
+def _fan_out_after_commit(event: Event) -> None:
     after_commit(
         lambda: enqueue(
             "notifications.tasks.event_fan_out",

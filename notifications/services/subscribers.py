@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from audit.recording import record
-from incidents.models import Component, Incident
+from incidents.models import Component, Incident, Page
 from incidents.selectors import PublicState
 from kit.tasks import enqueue
 from visitor.api.serializers import V2
@@ -47,8 +47,9 @@ def _check_email(email: str, field: str = "email") -> str:
 
 
 def _check_scope(
-    scope: str, components: list[Component], incident: Incident | None
+    scope: str, components: list[Component], incident: Incident | None, page: Page
 ) -> None:
+    """The scope, and that what it names is on the subscriber's page."""
     if scope not in Scope.values:
         raise ValidationError({"scope": f"Choose one of {', '.join(Scope.values)}."})
     if scope == Scope.COMPONENTS:
@@ -56,8 +57,15 @@ def _check_scope(
             raise ValidationError({"components": "Choose at least one component."})
         if any(component.is_deleted for component in components):
             raise ValidationError({"components": "A chosen component was deleted."})
+        on_page = set(page.components.values_list("pk", flat=True))
+        if any(component.pk not in on_page for component in components):
+            raise ValidationError(
+                {"components": "A chosen component is not on this page."}
+            )
     if scope == Scope.INCIDENT and (incident is None or not incident.is_open):
         raise ValidationError({"incident": "Choose an incident that is still open."})
+    if scope == Scope.INCIDENT and not page.incidents.filter(pk=incident.pk).exists():
+        raise ValidationError({"incident": "This page does not show that incident."})
 
 
 def _check_url(channel: str, url: str) -> str:
@@ -77,6 +85,7 @@ def subscriber_subscribe(
     incident: Incident | None = None,
     client_ip: str | None = None,
     skip_confirmation: bool = False,
+    page: Page | None = None,
 ) -> tuple[Subscriber, str | None]:
     """Sign someone up. Email waits for confirmation (double opt-in) unless staff
     skip it (the management API may: the address is then active at once and no
@@ -86,15 +95,17 @@ def subscriber_subscribe(
         raise ValidationError(
             {"channel": f"Choose one of {', '.join(Channel.values)}."}
         )
+    page = page or Page.get()
     components = list(components)
-    _check_scope(scope, components, incident)
+    _check_scope(scope, components, incident, page)
     if channel == Channel.EMAIL:
-        subscriber = _email_subscriber(_check_email(email))
+        subscriber = _email_subscriber(_check_email(email), page)
         if skip_confirmation and subscriber.state == SubscriberState.PENDING:
             subscriber.state = SubscriberState.ACTIVE
             subscriber.confirmed_at = timezone.now()
     else:
         subscriber = Subscriber(
+            page=page,
             channel=channel,
             url=_check_url(channel, url),
             email=_check_email(email, "email")
@@ -201,16 +212,17 @@ def subscriber_resend_confirmation(*, subscriber: Subscriber) -> Subscriber:
     return subscriber
 
 
-def _email_subscriber(email: str) -> Subscriber:
-    """Signing up again updates the live subscription rather than adding one."""
+def _email_subscriber(email: str, page: Page) -> Subscriber:
+    """Signing up to a page again updates the live subscription rather than adding
+    one."""
     existing = (
         Subscriber.objects.select_for_update()
-        .filter(channel=Channel.EMAIL, email=email)
+        .filter(channel=Channel.EMAIL, email=email, page=page)
         .exclude(state=SubscriberState.UNSUBSCRIBED)
         .first()
     )
     return existing or Subscriber(
-        channel=Channel.EMAIL, email=email, state=SubscriberState.PENDING
+        page=page, channel=Channel.EMAIL, email=email, state=SubscriberState.PENDING
     )
 
 
@@ -235,7 +247,7 @@ def subscriber_set_scope(
     incident: Incident | None = None,
 ) -> Subscriber:
     components = list(components)
-    _check_scope(scope, components, incident)
+    _check_scope(scope, components, incident, subscriber.page)
     subscriber.scope, subscriber.incident = scope, incident
     subscriber.save(update_fields=["scope", "incident"])
     subscriber.components.set(components)
@@ -297,10 +309,11 @@ def subscriber_send_test(*, subscriber: Subscriber) -> Delivery:
             f"Only an active subscriber can get a test event; this one is "
             f"{subscriber.get_state_display().lower()}."
         )
-    v2 = V2(PublicState.load())
+    v2 = V2(PublicState.load(subscriber.page))
     status = v2.status()
     event = Event.objects.create(
         kind=TEST_EVENT,
+        page=subscriber.page,
         payload={
             "page": {
                 "id": v2.page_id,

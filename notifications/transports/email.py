@@ -61,7 +61,6 @@ class Email(Transport):
         opened again for the next; a server that cannot be reached at all fails the
         rest of the batch at once rather than waiting out a timeout per message.
         """
-        page = Page.get()
         bodies: dict[int, tuple[str, str]] = {}
         connection = get_connection(fail_silently=False)
         unreachable: Result | None = None
@@ -72,7 +71,7 @@ class Email(Transport):
                 if unreachable:
                     results.append(unreachable)
                     continue
-                email = self._email(delivery, message, page, bodies)
+                email = self._email(delivery, message, delivery.subscriber.page, bodies)
                 started = time.monotonic()
                 result = deliver(connection, email)
                 duration_ms = (time.monotonic() - started) * 1000

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.django_db
 UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 # Page, components, each of unresolved / upcoming / active with its two prefetches, and
-# the 90 days of every showcased component, and how fresh the monitoring's evidence is.
-INDEX_QUERIES = 13
+# the 90 days of every showcased component, the incidents the page shows (its bars name
+# no other page's), and how fresh the monitoring's evidence is.
+INDEX_QUERIES = 14
 
 
 @pytest.fixture

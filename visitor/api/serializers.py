@@ -15,7 +15,6 @@ from incidents.selectors import (
     RECENT_LIMIT,
     PublicState,
     component_tree,
-    incident_queryset,
 )
 
 AFFECTED_KEYS = ("code", "name", "old_status", "new_status")
@@ -89,16 +88,22 @@ class V2:
             "created_at": timestamp(update.created_at, self.tz),
             "updated_at": timestamp(update.updated_at, self.tz),
             "display_at": timestamp(update.display_at, self.tz),
-            "affected_components": [
-                {key: entry[key] for key in AFFECTED_KEYS}
-                for entry in update.affected_components
-            ]
-            if update.affected_components
-            else None,
+            "affected_components": self.affected(update),
             "deliver_notifications": update.deliver_notifications,
             "custom_tweet": None,
             "tweet_id": None,
         }
+
+    def affected(self, update: IncidentUpdate) -> list[Body] | None:
+        """What the update changed, of the components this page shows (others' names
+        stay on their own pages)."""
+        shown = self.state.shown_codes
+        entries = [
+            {key: entry[key] for key in AFFECTED_KEYS}
+            for entry in update.affected_components or ()
+            if entry.get("code") in shown
+        ]
+        return entries or None
 
     def incident(self, incident: Incident) -> Body:
         body: Body = {
@@ -154,7 +159,7 @@ class V2:
         }
 
     def incidents(self, which: str) -> Body:
-        queryset = incident_queryset()
+        queryset = self.state.incidents()
         if which == "unresolved":
             incidents = self.state.unresolved
         else:
@@ -167,7 +172,7 @@ class V2:
         elif which == "active":
             maintenances = self.state.active
         else:
-            queryset = incident_queryset().maintenances()
+            queryset = self.state.incidents().maintenances()
             maintenances = list(
                 queryset.order_by("-scheduled_for", "-id")[:RECENT_LIMIT]
             )

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from incidents.selectors import PublicState
 from visitor.api.serializers import V2
+from visitor.pages import page_of
 
 Builder = Callable[[V2], dict[str, Any]]
 
@@ -27,7 +28,7 @@ def endpoint(build: Builder) -> Callable[[HttpRequest], HttpResponse]:
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)
         else:
-            response = JsonResponse(build(V2(PublicState.load())))
+            response = JsonResponse(build(V2(PublicState.load(page_of(request)))))
         for name, value in CORS_HEADERS.items():
             response[name] = value
         return response

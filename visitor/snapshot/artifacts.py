@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.urls import get_script_prefix, reverse
 
-from incidents.models import Component
+from incidents.models import Component, Page
 
 # Every public GET path that is the same for every visitor and shows the whole
 # page: rendered on every change.
@@ -50,10 +50,12 @@ class ComponentPaths:
 
 
 def component_paths() -> dict[int, ComponentPaths]:
-    """Each live component's own paths, by its primary key."""
+    """Each live component's own paths, of those the default page shows, by its
+    primary key."""
     found: dict[int, ComponentPaths] = {}
+    shown = Component.objects.live().filter(pages=Page.get())
     for url_name, filters in PER_COMPONENT:
-        rows = Component.objects.live().filter(**filters)
+        rows = shown.filter(**filters)
         for pk, group_id, public_id in rows.values_list("pk", "group_id", "public_id"):
             entry = found.setdefault(pk, ComponentPaths(group_id, []))
             entry.paths.append(path_of(url_name, public_id))

@@ -23,6 +23,7 @@ from django.db import transaction
 
 from incidents.events import Change, Kind
 from incidents.evidence import components_evidence
+from incidents.models import Page, PageHost
 from kit.tasks import enqueue
 from visitor.snapshot import artifacts
 from visitor.snapshot.export import snapshot_export
@@ -104,15 +105,25 @@ def _manifest(
             if confirms_all or previous is None
             else previous.evidence_until
         ),
+        other_hosts=(
+            _other_hosts() if confirms_all or previous is None else previous.other_hosts
+        ),
     )
     return manifest, blobs
+
+
+def _other_hosts() -> list[str]:
+    """The host names of the pages other than the default one."""
+    others = PageHost.objects.exclude(page__is_default=True)
+    return sorted(others.values_list("name", flat=True))
 
 
 def _evidence_until(started: float) -> float | None:
     """When the page's automated evidence runs out (Unix time), so the page can
     say so when served even if no render follows: a delayed one has run out."""
     now = dt.datetime.fromtimestamp(started, dt.UTC)
-    found = components_evidence(now).values()
+    shown = set(Page.get().components.values_list("pk", flat=True))
+    found = [e for pk, e in components_evidence(now).items() if pk in shown]
     if any(e.delayed_since is not None for e in found):
         return started
     return min((e.until.timestamp() for e in found if e.until), default=None)

@@ -144,7 +144,7 @@ def incidents_to_render(
     (a day by default) so a change committed during a render is never missed.
     """
     recent = now - dt.timedelta(seconds=settings.SNAPSHOT_RECENT_SECONDS)
-    incidents = Incident.objects
+    incidents = Incident.objects.filter(pages=Page.get())
     unfinished = (
         Q(updated_at__gte=recent)
         | Q(pk__in=incidents.unresolved().values("pk"))

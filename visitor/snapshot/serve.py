@@ -24,6 +24,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
 from kit.policy import default_policy
+from visitor.pages import host_name
 from visitor.snapshot import artifacts
 from visitor.snapshot.store import Entry, Manifest, Reader, current_reader, gzip_encode
 
@@ -156,6 +157,8 @@ class SnapshotMiddleware:
         manifest = reader.manifest()
         if manifest is None:
             return None
+        if manifest.other_hosts and host_name(request) in manifest.other_hosts:
+            return None  # another page's: the snapshot holds the default page's
         key = artifact_key(request, manifest)
         entry = manifest.artifacts.get(key) if key else None
         body = reader.body(entry) if entry else None

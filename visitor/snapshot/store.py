@@ -107,6 +107,9 @@ class Manifest:
     # result (None: no monitored component); past it the page says monitoring is
     # delayed when served, even if no render comes to say so.
     evidence_until: float | None = None
+    # The host names other pages than the default one claim: the snapshot holds
+    # the default page's artifacts only, so their requests go on to the views.
+    other_hosts: list[str] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
