@@ -1,4 +1,5 @@
-"""What a request answers when it fails: 503 while a server is out, else 500.
+"""What a request answers when it fails: 503 while a server is out, else 500; and
+404 for an address that names nothing.
 
 The public pages come from the snapshot and need neither PostgreSQL nor Redis; the
 staff console, the API views and the subscription forms need them. When one cannot
@@ -9,7 +10,8 @@ pointing to the public page, which still shows the last known state.
 handled, for whatever a view or a middleware raised (a session saved or a user
 loaded lazily included). Neither answer touches the database or Redis: templates
 are rendered without the request, so no context processor runs and neither the
-session nor the user is loaded again.
+session nor the user is loaded again. (The 404 page reads the status page's name,
+and does without it while the database is out.)
 """
 
 from __future__ import annotations
@@ -79,10 +81,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """API clients get JSON for an address that names nothing, as for any error."""
+    """API clients get JSON for an address that names nothing, as for any error;
+    people get the status page's header and a way home.
+
+    The template finds the status page itself (the kit imports no app), and while
+    the database is out falls back to the plain error page, which needs nothing.
+    """
     if request.path_info.startswith("/api/"):
         return JsonResponse({"error": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    body = loader.render_to_string("public/404.html", {"request": request})
+    return HttpResponse(body, status=404)
 
 
 def service_unavailable(request: HttpRequest, outage: Outage) -> HttpResponse:

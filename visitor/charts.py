@@ -1,5 +1,6 @@
-"""The record drawn as inline SVG, server-side: the 90-day bars and the response-time
-charts. No JavaScript: tooltips are SVG ``<title>`` elements, links are SVG ``<a>``.
+"""The record drawn server-side: the 90-day bars as a list of focusable days whose
+figures the stylesheet shows as tooltips, and the response-time charts as inline
+SVG, whose tooltips are SVG ``<title>`` elements. No JavaScript.
 
 Built with string joins rather than template loops: the public page draws 90 bars for
 each of up to a thousand components on every publish. Every text that comes from the
@@ -17,7 +18,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from incidents.models import ComponentStatus, Impact
+from incidents.models import ComponentStatus
 from uptime import selectors as uptime
 from visitor.badges import STATUS_COLOURS
 
@@ -33,15 +34,13 @@ DAY_NAMES = {
     ComponentStatus.UNDER_MAINTENANCE: "Maintenance",
     uptime.NO_DATA: "No data",
 }
-_IMPACT_RANK: dict[str, int] = {Impact.CRITICAL: 3, Impact.MAJOR: 2, Impact.MINOR: 1}
 # Django's "M" (dates read "Mar 20, 2025" as elsewhere on the page), without its
 # translation lookup for each of hundreds of points.
 _MONTHS = ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split()
 _PUBLIC_ID = re.compile("[a-z0-9]{12}")
 
-BAR_WIDTH = 3
-BAR_STEP = 5
-BAR_HEIGHT = 34
+# The days a narrow screen shows of the window (public.css hides the older ones).
+NARROW_DAYS = 30
 
 
 def duration(seconds: int) -> str:
@@ -55,7 +54,14 @@ def duration(seconds: int) -> str:
 
 
 class UptimeBars:
-    """Draws the bars of every component sharing one window of dates.
+    """Draws the days of every component sharing one window of dates: a list of
+    bars, each a focusable item named by its figures, which a stylesheet shows as a
+    tooltip on hover, focus or tap (no script: the page is the same bytes for every
+    visitor, under a policy without inline scripts).
+
+    Narrow screens show the last ``NARROW_DAYS`` days only (public.css hides the
+    older bars), so each window gives its uptime over both spans and the stylesheet
+    shows the one that matches the bars.
 
     Days without incidents are drawn once and reused: ``uptime.windows`` shares one
     ``Day`` between all components with the same figures on the same date, and on a
@@ -64,7 +70,6 @@ class UptimeBars:
 
     def __init__(self, dates: Sequence[dt.date], incident_url: Callable[[str], str]):
         self.labels = [f"{_MONTHS[d.month - 1]} {d.day}, {d.year}" for d in dates]
-        self.width = (len(dates) - 1) * BAR_STEP + BAR_WIDTH
         self.incident_url = incident_url
         self._drawn: dict[uptime.Day, str] = {}
 
@@ -73,56 +78,61 @@ class UptimeBars:
         bars = "".join(
             [drawn.get(day) or self._bar(n, day) for n, day in enumerate(window.days)]
         )
-        figure = uptime.percent(window.availability)
-        summary = figure if window.availability is None else f"{figure} uptime"
-        label = escape(f"{name}: {summary} over the last {len(window.days)} days")
+        recent = window.days[-NARROW_DAYS:]
         return mark_safe(
             '<div class="uptime">'
-            f'<svg class="uptime__bars" viewBox="0 0 {self.width} {BAR_HEIGHT}" '
-            f'width="100%" height="{BAR_HEIGHT}" preserveAspectRatio="none" '
-            f'role="list" aria-label="{label}">{bars}</svg>'
-            '<p class="uptime__scale" aria-hidden="true">'
-            f"<span>{len(window.days)} days ago</span>"
-            f'<span class="uptime__figure">{summary}</span>'
-            "<span>Today</span></p></div>"
+            f'<ol class="uptime__days" aria-label="{escape(name)}: uptime by day">'
+            f"{bars}</ol>"
+            f"{_scale(len(window.days), window.availability, 'uptime__wide')}"
+            f"{_scale(len(recent), uptime.availability(recent), 'uptime__narrow')}"
+            "</div>"
         )
 
     def _bar(self, n: int, day: uptime.Day) -> str:
-        if day.incidents:
-            return self._linked_bar(n, day)
+        links = self._links(day)
+        if links:
+            return self._linked_bar(n, day, links)
         # Days are shared between components and each belongs to one date, so to
         # one position: the drawing can be kept for the day itself.
-        drawn = self._drawn[day] = self._plain_bar(n, day)
+        drawn = self._drawn[day] = (
+            f'<li class="{uptime.worst_status(day)}" tabindex="0" '
+            f'aria-label="{self._title(n, day)}"></li>'
+        )
         return drawn
 
-    def _plain_bar(self, n: int, day: uptime.Day) -> str:
-        return (
-            f'<rect x="{n * BAR_STEP}" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
-            f'fill="{DAY_COLOURS[uptime.worst_status(day)]}" role="listitem">'
-            f"<title>{self._title(n, day)}</title></rect>"
-        )
+    def _links(self, day: uptime.Day) -> str | None:
+        """The day's incidents, those of ours linked to their pages; None when none
+        is ours (a day named after another page's incidents links nothing)."""
+        names = []
+        linked = False
+        for incident in day.incidents:
+            name = escape(str(incident.get("name", "")))
+            public_id = str(incident.get("id", ""))
+            if _PUBLIC_ID.fullmatch(public_id):
+                name = f'<a href="{escape(self.incident_url(public_id))}">{name}</a>'
+                linked = True
+            names.append(name)
+        return ", ".join(names) if linked else None
 
-    def _linked_bar(self, n: int, day: uptime.Day) -> str:
-        """A day with incidents links to the worst of them (the first, on a tie)."""
-        worst = max(
-            day.incidents, key=lambda i: _IMPACT_RANK.get(i.get("impact", ""), 0)
-        )
-        public_id = str(worst.get("id", ""))
-        if not _PUBLIC_ID.fullmatch(public_id):  # not ours: title it, link nothing
-            return self._plain_bar(n, day)
-        href = escape(self.incident_url(public_id))
+    def _linked_bar(self, n: int, day: uptime.Day, links: str) -> str:
+        """A day with incidents of ours shows its figures with links to them, as
+        markup rather than the stylesheet's copy of its name."""
         return (
-            f'<g role="listitem"><a href="{href}"><title>{self._title(n, day)}</title>'
-            f'<rect x="{n * BAR_STEP}" width="{BAR_WIDTH}" height="{BAR_HEIGHT}" '
-            f'fill="{DAY_COLOURS[uptime.worst_status(day)]}"/></a></g>'
+            f'<li class="{uptime.worst_status(day)} uptime__linked" tabindex="0" '
+            f'aria-label="{self._title(n, day)}"><span class="uptime__tip">'
+            f"{self._figures(n, day)} Incidents: {links}.</span></li>"
         )
 
     def _title(self, n: int, day: uptime.Day) -> str:
         """ "Mar 3, 2025: 99.95 % uptime; partial outage 12 min. Incidents: ..." """
         names = ", ".join(escape(str(i.get("name", ""))) for i in day.incidents)
         incidents = f"Incidents: {names}." if names else "No incidents."
+        return f"{self._figures(n, day)} {incidents}"
+
+    def _figures(self, n: int, day: uptime.Day) -> str:
+        """ "Mar 3, 2025: 99.95 % uptime; partial outage 12 min." """
         if uptime.worst_status(day) == uptime.NO_DATA:
-            return f"{self.labels[n]}: no data. {incidents}"
+            return f"{self.labels[n]}: no data."
         figure = uptime.availability([day])
         head = (
             "nothing counted" if figure is None else f"{uptime.percent(figure)} uptime"
@@ -139,7 +149,19 @@ class UptimeBars:
             if seconds
         ]
         detail = f"; {', '.join(states)}" if states else ""
-        return f"{self.labels[n]}: {head}{detail}. {incidents}"
+        return f"{self.labels[n]}: {head}{detail}."
+
+
+def _scale(days: int, availability: float | None, shown: str) -> str:
+    """The span of the bars and the uptime over it, for the screens that show it."""
+    figure = uptime.percent(availability)
+    summary = figure if availability is None else f"{figure} uptime"
+    return (
+        f'<p class="uptime__scale {shown}"><span aria-hidden="true">{days} days ago'
+        f'</span><span class="uptime__figure">{summary}<span class="visually-hidden">'
+        f" over the last {days} days</span></span>"
+        '<span aria-hidden="true">Today</span></p>'
+    )
 
 
 def legend() -> SafeString:

@@ -1,4 +1,4 @@
-"""The record in a real headless Chromium: bars and charts drawn, titles readable,
+"""The record in a real headless Chromium: bars and charts drawn, days named,
 incident links followed, a phone's width respected, all without JavaScript."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def no_script(browser: Any, **options: Any) -> Any:
     return browser.new_context(java_script_enabled=False, **options)
 
 
-def test_it_shows_the_bars_and_reads_a_bars_title(
+def test_it_shows_the_bars_and_names_each_day(
     browser: Any, live_server: Any, record: dict[str, Any]
 ) -> None:
     context = no_script(browser)
@@ -75,30 +75,28 @@ def test_it_shows_the_bars_and_reads_a_bars_title(
         tab = context.new_page()
         tab.goto(live_server.url + reverse("public:index"))
 
-        bars = tab.locator("svg.uptime__bars")
+        bars = tab.locator("ol.uptime__days")
         assert bars.count() == 2
         box = bars.first.bounding_box()
         assert box is not None and box["width"] > 500 and box["height"] >= 30
-        assert bars.first.locator("rect").count() == 90
+        days = bars.first.locator("li")
+        assert days.count() == 90
         # The last bar is today; the one before carries the outage and its incident.
-        today = bars.first.locator("rect").nth(89)
-        assert (
-            today.locator("title")
-            .text_content()
-            .endswith(": 100 % uptime. No incidents.")
-        )
-        title = bars.first.locator("a title").text_content()
+        today = days.nth(89).get_attribute("aria-label") or ""
+        assert today.endswith(": 100 % uptime. No incidents.")
+        name = days.nth(88).get_attribute("aria-label") or ""
         date = f"{record['yesterday']:%b} {record['yesterday'].day}, "
-        assert title.startswith(date)
-        assert "98.75 % uptime; partial outage 1 h. Incidents: API errors." in title
-        figure = tab.locator(".uptime__figure")
-        assert figure.nth(0).inner_text() == "99.97 % uptime"
-        assert figure.nth(1).inner_text() == "No data"
+        assert name.startswith(date)
+        assert "98.75 % uptime; partial outage 1 h. Incidents: API errors." in name
+        figure = tab.locator(".uptime__figure").filter(visible=True)
+        assert figure.nth(0).text_content() == "99.97 % uptime over the last 90 days"
+        assert figure.nth(1).text_content() == "No data over the last 90 days"
         # The bars are painted in their colours, no data in grey.
-        fill = (
-            bars.nth(1).locator("rect").first.evaluate("e => getComputedStyle(e).fill")
-        )
-        assert fill == "rgb(196, 204, 212)"
+        colour = days.nth(89).evaluate("e => getComputedStyle(e).backgroundColor")
+        assert colour == "rgb(19, 115, 51)"
+        grey = bars.nth(1).locator("li").first
+        colour = grey.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert colour == "rgb(196, 204, 212)"
         tab.screenshot(path=SCREENSHOT, full_page=True)
     finally:
         context.close()
@@ -109,10 +107,10 @@ def test_it_names_the_bars_for_assistive_technology(
 ) -> None:
     page_in_browser.goto(live_server.url + reverse("public:index"))
 
-    days = page_in_browser.get_by_role("list", name=re.compile("^Public API: 99.97 %"))
+    days = page_in_browser.get_by_role("list", name="Public API: uptime by day")
     assert days.get_by_role("listitem").count() == 90
-    link = days.get_by_role("link", name=re.compile("Incidents: API errors"))
-    assert link.count() == 1
+    outage = days.get_by_role("listitem", name=re.compile("Incidents: API errors"))
+    assert outage.count() == 1
 
 
 def test_it_follows_a_bar_to_its_incident_without_javascript(
@@ -124,7 +122,10 @@ def test_it_follows_a_bar_to_its_incident_without_javascript(
         tab = context.new_page()
         tab.goto(live_server.url + reverse("public:index"))
 
-        tab.locator("svg.uptime__bars a").first.click()
+        # A click shows the day's figures, with the link to its incident.
+        day = tab.locator("ol.uptime__days .uptime__linked").first
+        day.click()
+        day.get_by_role("link", name="API errors", exact=True).click()
 
         tab.wait_for_url(f"**{reverse('public:incident', args=[incident.public_id])}")
         assert tab.get_by_role("heading", level=1).inner_text() == "API errors"
@@ -177,7 +178,7 @@ def test_it_fits_the_bars_and_charts_on_a_phone(
             tab.goto(live_server.url + reverse(name, args=args))
             width = tab.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], name
-            for svg in tab.locator("svg.uptime__bars, svg.chart__svg").all():
+            for svg in tab.locator("ol.uptime__days, svg.chart__svg").all():
                 box = svg.bounding_box()
                 assert box is not None and 0 < box["x"] + box["width"] <= PHONE["width"]
             if name == "public:index":

@@ -21,7 +21,6 @@ from incidents import services
 from incidents.models import Component
 from tests.conftest import make_component, make_group, make_incident, make_page
 from uptime.models import ComponentDay, ComponentLatencyHour
-from visitor.charts import NO_DATA_COLOUR
 from visitor.snapshot import publish
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +105,16 @@ def titles(block: str) -> list[str]:
     return [html.unescape(t) for t in re.findall(r"<title>(.*?)</title>", block)]
 
 
+def day_names(block: str) -> list[str]:
+    """The accessible names of the days, oldest first."""
+    found = re.findall(r'<li class="[^"]*" tabindex="0" aria-label="([^"]*)"', block)
+    return [html.unescape(name) for name in found]
+
+
+def day_states(block: str) -> list[str]:
+    return re.findall(r'<li class="(\w+)', block)
+
+
 # The bars on the index ----------------------------------------------------------------
 
 
@@ -115,11 +124,11 @@ def test_it_draws_ninety_bars_for_each_showcased_component(
     page = get(client, reverse("public:index"))
 
     api = history_of(page, "API")
-    assert api.count('role="listitem"') == 90
-    assert '<svg class="uptime__bars" viewBox="0 0 448 34"' in api
-    assert "90 days ago" in api and "Today" in api
+    assert api.count('tabindex="0"') == 90
+    assert '<ol class="uptime__days" aria-label="API: uptime by day">' in api
+    assert "90 days ago" in api and "30 days ago" in api and "Today" in api
     login = history_of(page, "Product - Login")
-    assert login.count('role="listitem"') == 90
+    assert login.count('tabindex="0"') == 90
     assert 'aria-label="Website:' not in page
     assert page.count('<div class="uptime">') == 2
 
@@ -127,7 +136,7 @@ def test_it_draws_ninety_bars_for_each_showcased_component(
 def test_it_titles_each_bar_with_its_date_availability_and_incidents(
     client: Client, record: dict[str, Any]
 ) -> None:
-    bars = titles(history_of(get(client, reverse("public:index")), "API"))
+    bars = day_names(history_of(get(client, reverse("public:index")), "API"))
 
     assert len(bars) == 90
     assert bars[0] == "Dec 21, 2024: no data. No incidents."
@@ -139,6 +148,16 @@ def test_it_titles_each_bar_with_its_date_availability_and_incidents(
     assert sum(t.endswith(": no data. No incidents.") for t in bars) == 30
 
 
+def figures(block: str) -> dict[str, str]:
+    """The uptime figure of each scale, by the screens it is for."""
+    found = re.findall(
+        r'<p class="uptime__scale (\w+)">.*?<span class="uptime__figure">(.*?)</span>'
+        r"</span>",
+        block,
+    )
+    return {shown: re.sub("<[^>]+>", "", text) for shown, text in found}
+
+
 def test_it_gives_the_uptime_over_the_window(
     client: Client, record: dict[str, Any]
 ) -> None:
@@ -146,10 +165,16 @@ def test_it_gives_the_uptime_over_the_window(
 
     # 60 days counted less 2 h of maintenance; 2 h of partial outage weigh 0.3.
     api = history_of(page, "API")
-    assert '<span class="uptime__figure">99.95 % uptime</span>' in api
-    assert 'aria-label="API: 99.95 % uptime over the last 90 days"' in api
+    assert figures(api) == {
+        "uptime__wide": "99.95 % uptime over the last 90 days",
+        # The last 30 days, which narrow screens show: 30 days less 2 h.
+        "uptime__narrow": "99.91 % uptime over the last 30 days",
+    }
     login = history_of(page, "Product - Login")
-    assert '<span class="uptime__figure">No data</span>' in login
+    assert figures(login) == {
+        "uptime__wide": "No data over the last 90 days",
+        "uptime__narrow": "No data over the last 30 days",
+    }
 
 
 def test_it_draws_days_without_data_in_grey_never_as_uptime(
@@ -157,9 +182,8 @@ def test_it_draws_days_without_data_in_grey_never_as_uptime(
 ) -> None:
     login = history_of(get(client, reverse("public:index")), "Product - Login")
 
-    fills = re.findall(r'fill="(#[0-9a-f]{6})"', login)
-    assert fills == [NO_DATA_COLOUR] * 90
-    assert "uptime." not in " ".join(titles(login))
+    assert day_states(login) == ["no_data"] * 90
+    assert "uptime." not in " ".join(day_names(login))
 
 
 def test_it_colours_each_bar_by_the_worst_state_of_its_day(
@@ -175,12 +199,12 @@ def test_it_colours_each_bar_by_the_worst_state_of_its_day(
 
     api = history_of(get(client, reverse("public:index")), "API")
 
-    fills = re.findall(r'fill="(#[0-9a-f]{6})"', api)
-    assert fills[-1] == "#137333"  # operational
-    assert fills[-2] == "#c2410c"  # partial outage
-    assert fills[-3] == "#9b1c1c"  # a major outage of 10 s outweighs the rest
-    assert fills[-11] == "#1d4ed8"  # maintenance
-    assert fills[0] == NO_DATA_COLOUR
+    states = day_states(api)
+    assert states[-1] == "operational"
+    assert states[-2] == "partial_outage"
+    assert states[-3] == "major_outage"  # a major outage of 10 s outweighs the rest
+    assert states[-11] == "under_maintenance"
+    assert states[0] == "no_data"
 
 
 def test_it_links_a_day_with_incidents_to_the_incident(
@@ -190,10 +214,13 @@ def test_it_links_a_day_with_incidents_to_the_incident(
 
     url = reverse("public:incident", args=[record["incident"].public_id])
     assert api.count("<a href=") == 1
-    link = re.search(r'<a href="([^"]+)"><title>([^<]+)</title>', api)
-    assert link is not None
-    assert link.group(1) == url
-    assert link.group(2).startswith("Mar 19, 2025")
+    # The day's figures show with the link, in markup, for the link to be followed.
+    tip = re.search(r'<span class="uptime__tip">(.*?)</span>', api)
+    assert tip is not None
+    assert tip.group(1) == (
+        "Mar 19, 2025: 97.50 % uptime; partial outage 2 h. "
+        f'Incidents: <a href="{url}">Login failures</a>.'
+    )
     assert "Login failures" in get(client, url)
 
 
@@ -209,11 +236,11 @@ def test_it_names_the_incidents_of_a_day_without_data(
 
     api = history_of(get(client, reverse("public:index")), "API")
 
-    assert titles(api)[0] == "Dec 21, 2024: no data. Incidents: Probes down."
+    assert day_names(api)[0] == "Dec 21, 2024: no data. Incidents: Probes down."
     assert '<a href="/incidents/blind0000000">' in api
 
 
-def test_it_links_the_worst_of_several_incidents(
+def test_it_links_each_of_several_incidents(
     client: Client, record: dict[str, Any]
 ) -> None:
     store_day(
@@ -228,8 +255,11 @@ def test_it_links_the_worst_of_several_incidents(
 
     api = history_of(get(client, reverse("public:index")), "API")
 
-    assert '<a href="/incidents/critical0000">' in api
-    assert titles(api)[-1].endswith("Incidents: Slow search, API down.")
+    assert (
+        'Incidents: <a href="/incidents/minor0000000">Slow search</a>, '
+        '<a href="/incidents/critical0000">API down</a>.</span>'
+    ) in api
+    assert day_names(api)[-1].endswith("Incidents: Slow search, API down.")
 
 
 def test_it_escapes_an_incident_name_in_a_bar(
@@ -254,12 +284,13 @@ def test_it_escapes_an_incident_name_in_a_bar(
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; more" in page
     api = history_of(page, "API")
-    assert titles(api)[-1].endswith(
+    assert day_names(api)[-1].endswith(
         'Incidents: <script>alert("pwned")</script> & more.'
     )
-    # An id that is no public id is not linked (the day keeps its title).
+    # An id that is no public id is not linked (the day keeps its name): the one
+    # link is Mar 19's.
     assert api.count("<a href=") == 1
-    assert 'aria-label="&lt;img src=x onerror=&quot;alert(2)&quot;&gt;: No data' in page
+    assert 'aria-label="&lt;img src=x onerror=&quot;alert(2)&quot;&gt;: uptime' in page
 
 
 def test_it_ends_the_window_on_today_in_the_pages_time_zone(
@@ -267,7 +298,7 @@ def test_it_ends_the_window_on_today_in_the_pages_time_zone(
 ) -> None:
     services.page_update(time_zone="Pacific/Auckland")  # already Mar 21 there
 
-    bars = titles(history_of(get(client, reverse("public:index")), "API"))
+    bars = day_names(history_of(get(client, reverse("public:index")), "API"))
 
     assert bars[-1] == "Mar 21, 2025: no data. No incidents."
     assert bars[-2] == "Mar 20, 2025: 100 % uptime. No incidents."
@@ -282,7 +313,7 @@ def test_it_links_showcased_components_to_their_page(
     assert f'<a href="{api}">API</a>' in page
     website = reverse("public:component", args=[record["website"].public_id])
     assert website not in page
-    assert "Bars show the last 90 days" in page and "No data</li>" in page
+    assert "Bars show the last <span" in page and "No data</li>" in page
 
 
 def test_it_reads_the_bars_of_any_number_of_components_in_one_query(
@@ -350,7 +381,7 @@ def test_it_shows_response_time_charts_with_axes_and_units(
         page = get(client, url)
 
     assert '<h1 id="component-title">API</h1>' in page
-    assert '<span class="uptime__figure">99.95 % uptime</span>' in page
+    assert figures(page)["uptime__wide"] == "99.95 % uptime over the last 90 days"
     day_, week, month = charts(page)
     for chart, label in [(day_, "24 hours"), (week, "7 days"), (month, "30 days")]:
         assert f"Last {label}</figcaption>" in chart
@@ -399,7 +430,7 @@ def test_it_says_no_data_on_charts_without_response_times(
         assert 'font-size="14">No data</text>' in chart
         assert "<path" not in chart
         assert "No data: no response time was measured in this period." in chart
-    assert '<span class="uptime__figure">No data</span>' in page
+    assert figures(page)["uptime__wide"] == "No data over the last 90 days"
 
 
 def test_it_publishes_no_record_for_a_component_not_showcased(
@@ -466,7 +497,7 @@ def test_it_publishes_the_component_pages_and_serves_them_without_a_query(
     for name, response in served.items():
         assert response.content.decode() == rendered[name]
         assert response["ETag"]
-    assert history_of(index.content.decode(), "API").count('role="listitem"') == 90
+    assert history_of(index.content.decode(), "API").count('tabindex="0"') == 90
 
 
 def test_it_exports_the_component_pages_and_their_bars(

@@ -1,4 +1,5 @@
-"""Template filters of the public page: safe Markdown and labelled times."""
+"""Template tags of the public page: safe Markdown, labelled times, the policy, and
+the status page an error page is for."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import xml.etree.ElementTree as etree
 import markdown as markdown_lib
 import nh3
 from django import template
+from django.db import DatabaseError, InterfaceError
 from django.utils import dateformat, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from incidents.models import Page
 from kit.policy import meta_policy
 
 register = template.Library()
@@ -27,6 +30,18 @@ def csp_meta() -> SafeString:
     return format_html(
         '<meta http-equiv="Content-Security-Policy" content="{}">', meta_policy()
     )
+
+
+@register.simple_tag(takes_context=True)
+def status_page(context: template.Context) -> Page | None:
+    """The status page of the request (``request.page`` where one was chosen), for
+    a page rendered without a view (the 404); None while the database is out, so
+    that page still answers, without the name."""
+    request = context.get("request")
+    try:
+        return getattr(request, "page", None) or Page.get()
+    except (DatabaseError, InterfaceError):
+        return None
 
 
 # Text formatting only. No <img>: a picture from another host would tell that host who
