@@ -33,7 +33,7 @@ from .state import Stored, key_of, reference
 def export() -> str:
     stored = Stored.read()
     _refuse_ambiguous(stored)
-    page = Page.objects.filter(pk=1).first() or Page()
+    page = Page.objects.default() or Page()
     document = {
         "version": VERSION,
         "page": _chosen(page, PAGE_FIELDS),

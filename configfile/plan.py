@@ -88,7 +88,7 @@ class Plan:
 def page_changes(spec: ConfigSpec, plan: Plan, write: Writer) -> None:
     if spec.page is None:
         return  # a file without a page section leaves the page settings alone
-    page = Page.objects.filter(pk=1).first() or Page()
+    page = Page.objects.default() or Page()
     current = {name: getattr(page, name) for name in spec.page.fields}
     diffs = differences(current, spec.page.fields)
     if diffs:

@@ -24,6 +24,7 @@ from .models import (
     IncidentStatus,
     MaintenanceStatus,
     Origin,
+    Page,
 )
 
 NOT_AFFECTED = ""
@@ -109,13 +110,41 @@ class ComponentForm(forms.ModelForm):
             "showcase",
             "only_show_if_degraded",
             "start_date",
+            "pages",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None and "pages" in self.fields:
+            self.fields["pages"].initial = [Page.get().pk]
         if self.instance.pk is not None and "position" in self.fields:
             self.fields["position"].required = True
             self.fields["position"].help_text = ""
+
+
+class PageForm(forms.ModelForm):
+    """A page's settings and the host names it answers on, one per line."""
+
+    hosts = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Host names this page answers on at their root, one per line "
+        "(status.example.com). Each must also be in ALLOWED_HOSTS. Leave empty to "
+        "reach the page under /p/<slug>/ on any host.",
+    )
+
+    class Meta:
+        model = Page
+        fields = ("name", "slug", "url", "time_zone", "description")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            names = self.instance.hosts.values_list("name", flat=True)
+            self.fields["hosts"].initial = "\n".join(names)
+
+    def host_names(self) -> list[str]:
+        return self.cleaned_data.get("hosts", "").split()
 
 
 class ConsoleForm(forms.Form):

@@ -191,8 +191,9 @@ class Page(models.Model):
         """The default page (made on first use, as an empty install has none)."""
         page = cls.objects.default()
         if page is None:
+            # Two first requests at once: the constraint lets one make it.
             page, _ = cls.objects.get_or_create(
-                pk=1, defaults={"slug": "main", "is_default": True}
+                is_default=True, defaults={"slug": "main"}
             )
         return page
 

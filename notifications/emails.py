@@ -7,8 +7,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from incidents.models import Page
-
 from .models import Channel, Subscriber, SubscriberState
 from .rendering import absolute
 from .tokens import CONFIRM, token_for
@@ -38,7 +36,7 @@ def confirmation_send(*, subscriber_id: int) -> None:
     ).first()
     if subscriber is None:
         return
-    page = Page.get()
+    page = subscriber.page
     path = reverse(
         "notifications:confirm", kwargs={"token": token_for(subscriber, CONFIRM)}
     )

@@ -4,11 +4,13 @@ allowed URL, at least one component); their errors land on the fields here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
-from incidents.models import Component
+from incidents.models import Component, Page
 from incidents.selectors import component_tree
 
 from .models import Channel, Scope
@@ -40,6 +42,17 @@ class ScopeForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args: Any, page: Page, **kwargs: Any) -> None:
+        """The choices are the live components ``page`` shows."""
+        super().__init__(*args, **kwargs)
+        self.page = page
+        field = self.fields["components"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = self.shown().select_related("group")
+
+    def shown(self) -> QuerySet[Component]:
+        return Component.objects.live().filter(pages=self.page)
+
     def chosen_components(self) -> list[Component]:
         if self.cleaned_data["scope"] != Scope.COMPONENTS:
             return []
@@ -47,7 +60,7 @@ class ScopeForm(forms.Form):
 
     def tree(self) -> list[Choice]:
         checked = set(self._checked_ids())
-        live = list(Component.objects.live())
+        live = list(self.shown())
         return [
             Choice(
                 parent,

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.core import is_ratelimited  # type: ignore[import-untyped]
 
 from incidents.models import Page
+from visitor.pages import page_of
 
 from .emails import duration
 from .forms import ScopeForm, SubscribeForm
@@ -54,13 +55,13 @@ def private(view: View) -> View:
 @private
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
-    page = Page.get()
+    page = page_of(request)
     if request.method != "POST":
-        form = SubscribeForm()
+        form = SubscribeForm(page=page)
     elif _limited(request, "subscribe"):
         return _too_many(request, page)
     else:
-        form = SubscribeForm(request.POST)
+        form = SubscribeForm(request.POST, page=page)
         if form.is_valid():
             try:
                 subscriber, secret = subscriber_subscribe(
@@ -70,6 +71,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     scope=form.cleaned_data["scope"],
                     components=form.chosen_components(),
                     client_ip=request.META.get("REMOTE_ADDR"),
+                    page=page,
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -109,7 +111,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "notifications/confirmed.html",
-        {"page": Page.get(), "subscriber": subscriber, **_links(subscriber)},
+        {"page": subscriber.page, "subscriber": subscriber, **_links(subscriber)},
     )
 
 
@@ -122,7 +124,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         return _bad_link(request, error)
     live = subscriber.state != SubscriberState.UNSUBSCRIBED
     if request.method == "POST" and live:
-        form = ScopeForm(request.POST)
+        form = ScopeForm(request.POST, page=subscriber.page)
         if form.is_valid():
             try:
                 subscriber_set_scope(
@@ -136,12 +138,12 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, "Your choices are saved.")
                 return redirect(request.path)
     else:
-        form = ScopeForm(initial=_current_scope(subscriber))
+        form = ScopeForm(initial=_current_scope(subscriber), page=subscriber.page)
     return render(
         request,
         "notifications/manage.html",
         {
-            "page": Page.get(),
+            "page": subscriber.page,
             "subscriber": subscriber,
             "form": form,
             **_links(subscriber),
@@ -173,7 +175,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         f"notifications/{template}",
-        {"page": Page.get(), "subscriber": subscriber, **_links(subscriber)},
+        {"page": subscriber.page, "subscriber": subscriber, **_links(subscriber)},
     )
 
 
@@ -185,7 +187,7 @@ def send_test(request: HttpRequest, token: str) -> HttpResponse:
     except BadToken as error:
         return _bad_link(request, error)
     if _limited(request, "send_test"):
-        return _too_many(request, Page.get())
+        return _too_many(request, subscriber.page)
     if subscriber.state != SubscriberState.ACTIVE:
         messages.error(request, "Only an active subscription can get a test event.")
     else:
@@ -228,6 +230,6 @@ def _bad_link(request: HttpRequest, error: BadToken) -> HttpResponse:
     return render(
         request,
         "notifications/bad_link.html",
-        {"page": Page.get(), "reason": str(error)},
+        {"page": page_of(request), "reason": str(error)},
         status=400,
     )

@@ -65,9 +65,10 @@ def script_prefix(prefix: str) -> Iterator[None]:
 
 
 def _on_host(request: HttpRequest, host: str, path: str) -> str:
-    port = request.get_port()
-    standard = {"http": "80", "https": "443"}.get(request.scheme or "")
-    netloc = host if port in (standard, "", None) else f"{host}:{port}"
+    """The same path and query on ``host``, at the port the request came to."""
+    asked = request.get_host()
+    port = asked.rsplit(":", 1)[1] if ":" in asked and "]" not in asked[-1:] else ""
+    netloc = f"{host}:{port}" if port else host
     query = request.META.get("QUERY_STRING")
     return f"{request.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
 
@@ -79,7 +80,8 @@ class PageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         match = PAGE_PATH.match(request.path_info)
         if match is None:
-            request.page = SimpleLazyObject(lambda: page_for_host(host_name(request)))
+            lazy = SimpleLazyObject(lambda: page_for_host(host_name(request)))
+            request.page = lazy  # type: ignore[attr-defined]
             return self.get_response(request)
         slug, rest = match["slug"], match["rest"]
         if rest is None:
@@ -91,7 +93,7 @@ class PageMiddleware:
         if hosts and host_name(request) not in hosts:
             # A page with a host of its own lives there, where the snapshot has it.
             return HttpResponseRedirect(_on_host(request, hosts[0], rest))
-        request.page = page
+        request.page = page  # type: ignore[attr-defined]
         request.path_info = rest
         with script_prefix(page_prefix(page, get_script_prefix())):
             return self.get_response(request)

@@ -22,7 +22,7 @@ from access.permissions import require, user_may
 from incidents import services
 from kit.console import staff_member
 
-from ..forms import ComponentForm
+from ..forms import ComponentForm, PageForm
 from ..models import Component, ComponentStatus, Page, StatusSource
 from .base import ServiceAdmin
 
@@ -109,7 +109,15 @@ class ComponentAdmin(ServiceAdmin):
         ),
         (
             "Display",
-            {"fields": ("position", "showcase", "only_show_if_degraded", "start_date")},
+            {
+                "fields": (
+                    "pages",
+                    "position",
+                    "showcase",
+                    "only_show_if_degraded",
+                    "start_date",
+                )
+            },
         ),
         ("History", {"fields": ("status_history",)}),
     )
@@ -165,7 +173,7 @@ class ComponentAdmin(ServiceAdmin):
             fixed += ["status", "pinned"]
         user = request.user
         if not user_may(user, CHANGE):
-            fixed += sorted(EDIT_FIELDS)
+            fixed += [*sorted(EDIT_FIELDS), "pages"]
         fixed += [
             f
             for f, p in (("status", SET_STATUS), ("pinned", PIN))
@@ -207,13 +215,21 @@ class ComponentAdmin(ServiceAdmin):
         )
         return format_html("<ul>{}</ul>", lines)
 
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        """The services set the pages (and the groups' with them) in ``save_model``."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
     def save_model(
         self, request: HttpRequest, obj: Component, form: Any, change: bool
     ) -> None:
         data = form.cleaned_data
         if not change:
             fields = {name: data[name] for name in CREATE_FIELDS if name in data}
-            created = services.component_create(**fields)
+            pages = list(data["pages"]) if "pages" in data else None
+            created = services.component_create(pages=pages, **fields)
             if data.get("pinned"):
                 services.component_pin(component=created, pinned=True)
             obj.pk = created.pk
@@ -222,14 +238,17 @@ class ComponentAdmin(ServiceAdmin):
             return
         component = Component.objects.get(pk=obj.pk)
         edited = {name: data[name] for name in form.changed_data if name in EDIT_FIELDS}
+        pages_changed = "pages" in form.changed_data
         require(
             request.user,
-            *([CHANGE] if edited else []),
+            *([CHANGE] if edited or pages_changed else []),
             *([SET_STATUS] if "status" in form.changed_data else []),
             *([PIN] if "pinned" in form.changed_data else []),
         )
         if edited:
             services.component_update(component=component, **edited)
+        if pages_changed:
+            services.component_pages_set(component=component, pages=data["pages"])
         if "status" in form.changed_data:
             services.component_set_status(
                 component=component,
@@ -324,29 +343,53 @@ class ComponentAdmin(ServiceAdmin):
 
 @admin.register(Page)
 class PageAdmin(ServiceAdmin):
-    """The one page's settings: the list goes straight to the single row."""
+    """The pages: an install with one goes straight to its settings."""
 
-    fields = ("name", "url", "time_zone", "description")
+    form = PageForm
+    fields = ("name", "slug", "hosts", "url", "time_zone", "description")
+    list_display = ("name", "slug", "is_default", "host_names")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    @admin.display(description="Host names")
+    def host_names(self, obj: Page) -> str:
+        return ", ".join(host.name for host in obj.hosts.all()) or f"/p/{obj.slug}/"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Page]:
+        return super().get_queryset(request).prefetch_related("hosts")
 
     def has_delete_permission(
         self, request: HttpRequest, obj: Page | None = None
     ) -> bool:
+        # A page holds its subscribers and what its incidents told them.
         return False
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         page = Page.get()
-        return HttpResponseRedirect(
-            reverse("admin:incidents_page_change", args=[page.pk])
-        )
+        if Page.objects.count() == 1:
+            return HttpResponseRedirect(
+                reverse("admin:incidents_page_change", args=[page.pk])
+            )
+        return super().changelist_view(request, extra_context)
 
     def save_model(
         self, request: HttpRequest, obj: Page, form: Any, change: bool
     ) -> None:
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        services.page_update(page=Page.objects.get(pk=obj.pk), **fields)
+        names = [n for n in form.changed_data if n in services.page.PAGE_FIELDS]
+        fields = {name: form.cleaned_data[name] for name in names}
+        hosts = form.host_names() if "hosts" in form.changed_data else None
+        if not change:
+            fields.pop("name", None)
+            fields.pop("slug", None)
+            created = services.page_create(
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                hosts=hosts or (),
+                **fields,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            obj._state.adding = False
+            return
+        services.page_update(page=Page.objects.get(pk=obj.pk), hosts=hosts, **fields)

@@ -8,6 +8,7 @@ whose message says what is wrong, keyed by the field.
 from .components import (
     component_create,
     component_delete,
+    component_pages_set,
     component_pin,
     component_set_status,
     component_update,
@@ -27,12 +28,13 @@ from .maintenance import (
     maintenance_reschedule,
     maintenance_schedule,
 )
-from .page import page_update
+from .page import page_components_add, page_create, page_update
 from .templates import template_create, template_delete, template_update
 
 __all__ = [
     "component_create",
     "component_delete",
+    "component_pages_set",
     "component_pin",
     "component_set_status",
     "component_update",
@@ -47,6 +49,8 @@ __all__ = [
     "maintenance_advance",
     "maintenance_reschedule",
     "maintenance_schedule",
+    "page_components_add",
+    "page_create",
     "page_update",
     "template_create",
     "template_delete",

@@ -54,6 +54,15 @@ def _check_group(*, group: Component | None, is_group: bool) -> None:
         raise ValidationError({"group": f"The group '{group.name}' was deleted."})
 
 
+def pages_place(row: Component | Incident, pages: Iterable[Page]) -> None:
+    """Put a row made just now on its first pages, as part of its making: its audit
+    entry is the one of its creation (a later move is a change of its own)."""
+    through = type(row).pages.through
+    owner = type(row).__name__.lower()
+    rows = [through(**{owner: row, "page": page}) for page in pages]
+    through.objects.bulk_create(rows, ignore_conflicts=True)
+
+
 def _next_position(group: Component | None) -> int:
     level = Component.objects.live().filter(group=group)
     highest = level.aggregate(highest=Max("position"))["highest"]
@@ -92,11 +101,24 @@ def component_create(
     component.save()
     if pages is None:
         pages = list(group.pages.all()) if group is not None else [Page.get()]
-    component.pages.set(pages)
+    pages_place(component, pages)
     if group is not None:
         group.pages.add(*pages)  # a page showing a component shows its group
         _group_refresh(group)
     events.announce_quietly()
+    return component
+
+
+@transaction.atomic
+def component_pages_set(*, component: Component, pages: Iterable[Page]) -> Component:
+    """Show the component on exactly ``pages`` (none: staff alone see it); a page
+    that shows a component shows its group too."""
+    _refuse_deleted(component)
+    pages = list(pages)
+    component.pages.set(pages)
+    if component.group is not None:
+        component.group.pages.add(*pages)
+    events.announce_quietly(events.Kind.PAGE_UPDATED)
     return component
 
 

@@ -26,7 +26,13 @@ from incidents.models import (
     worst_status,
 )
 
-from .components import ComponentStatuses, User, _signed_in, component_set_status
+from .components import (
+    ComponentStatuses,
+    User,
+    _signed_in,
+    component_set_status,
+    pages_place,
+)
 
 # Back-dating an update is allowed; dating it in the future is not, beyond clock skew.
 FUTURE_TOLERANCE = dt.timedelta(minutes=1)
@@ -177,12 +183,17 @@ def _move_components(
     return affected
 
 
-def _pages_follow_components(incident: Incident) -> None:
+def _pages_follow_components(incident: Incident, *, first: bool) -> None:
     """An incident is on the pages of the components it names; one on no page yet
-    (it names none, or only components no page shows) is on the default page."""
-    incident.pages.add(*Page.objects.filter(components__incidents=incident).distinct())
-    if not incident.pages.exists():
-        incident.pages.add(Page.get())
+    (it names none, or only components no page shows) is on the default page. With
+    its ``first`` update, that is part of its making."""
+    pages = list(Page.objects.filter(components__incidents=incident).distinct())
+    if not pages and not incident.pages.exists():
+        pages = [Page.get()]
+    if first:
+        pages_place(incident, pages)
+    else:
+        incident.pages.add(*pages)
 
 
 def _check_shown_on(incident: Incident, shown_on: Iterable[Page] | None) -> list[Page]:
@@ -233,7 +244,7 @@ def incident_post_update(
 
     affected = _move_components(incident, component_statuses, source, actor)
     incident.components.add(*component_statuses)
-    _pages_follow_components(incident)
+    _pages_follow_components(incident, first=not incident.updates.exists())
     shown_on = _check_shown_on(incident, shown_on)
     if source in (StatusSource.STAFF, StatusSource.API):
         incident.automation_stopped = True  # a person speaks now; the probes stop
@@ -294,7 +305,7 @@ def incident_create(
     _check_transition(incident, status)
     incident.full_clean()
     incident.save()
-    incident.pages.add(*pages)
+    pages_place(incident, pages)
     incident_post_update(
         incident=incident,
         status=status,

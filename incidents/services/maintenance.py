@@ -23,7 +23,7 @@ from incidents.models import (
     StatusSource,
 )
 
-from .components import User
+from .components import User, pages_place
 from .incidents import (
     MAINTENANCE_ORDER,
     _check_component_statuses,
@@ -97,7 +97,7 @@ def maintenance_schedule(
     maintenance.full_clean()
     maintenance.save()
     maintenance.components.set(components)
-    maintenance.pages.add(*pages)
+    pages_place(maintenance, pages)
     incident_post_update(
         incident=maintenance,
         status=MaintenanceStatus.SCHEDULED,

@@ -16,6 +16,7 @@ TEMPLATE_FIELDS = {
     "body",
     "update_status",
     "should_send_notifications",
+    "page",
 }
 
 

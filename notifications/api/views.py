@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidents.api.v1.base import ResourceViewSet
-from incidents.models import Component
+from incidents.models import Component, Page
 from kit.api.base import by_public_id, conflicts, envelope, read_filters, refusals
 from notifications.models import Channel, Delivery, Scope, Subscriber
 from notifications.services import subscribers as services
@@ -53,9 +53,11 @@ def deliveries_matching(
     return queryset
 
 
-def components_named(ids: list[str]) -> list[Component]:
-    """The live components (groups too) for ``component_ids``, or a 400."""
-    return by_public_id(Component.objects.live(), ids, "subscriber.component_ids")
+def components_named(ids: list[str], page: Page) -> list[Component]:
+    """The live components (groups too) of ``page`` for ``component_ids``, or a
+    400."""
+    shown = Component.objects.live().filter(pages=page)
+    return by_public_id(shown, ids, "subscriber.component_ids")
 
 
 @extend_schema(tags=["subscribers"])
@@ -81,7 +83,8 @@ class SubscriberViewSet(ResourceViewSet):
             "components", queryset=Component.objects.order_by("position", "id")
         )
         return (
-            Subscriber.objects.select_related("incident")
+            Subscriber.objects.filter(page=self.page)
+            .select_related("incident")
             .prefetch_related(components)
             .order_by("-created_at", "-id")
         )
@@ -118,7 +121,7 @@ class SubscriberViewSet(ResourceViewSet):
         """Subscribe an address. A webhook's signing secret is in this answer only:
         keep it to check the signatures; it is never shown again."""
         fields = self.read_body(s.SubscriberInput)
-        components = components_named(fields.get("component_ids") or [])
+        components = components_named(fields.get("component_ids") or [], self.page)
         with refusals("subscriber", RENAMED):
             subscriber, secret = services.subscriber_subscribe(
                 channel=fields["mode"],
@@ -128,6 +131,7 @@ class SubscriberViewSet(ResourceViewSet):
                 components=components,
                 client_ip=request.META.get("REMOTE_ADDR"),
                 skip_confirmation=fields["skip_confirmation_notification"],
+                page=self.page,
             )
         created = self.get_queryset().get(pk=subscriber.pk)
         body = {**self.get_serializer(created).data, "signing_secret": secret}
@@ -138,7 +142,7 @@ class SubscriberViewSet(ResourceViewSet):
         subscriber = self.get_object()
         fields = self.read_body(s.SubscriberChangeInput, partial=True)
         if "component_ids" in fields:
-            components = components_named(fields["component_ids"])
+            components = components_named(fields["component_ids"], self.page)
             with refusals("subscriber", RENAMED):
                 services.subscriber_set_scope(
                     subscriber=subscriber,
@@ -205,7 +209,7 @@ class DeliveryViewSet(ResourceViewSet):
     action_permissions = {"resend": "notifications.change_delivery"}
 
     def get_queryset(self) -> QuerySet[Delivery]:
-        return all_deliveries()
+        return all_deliveries().filter(subscriber__page=self.page)
 
     @extend_schema(parameters=[s.DeliveryFilter])
     def list(self, request: Request, **kwargs: Any) -> Response:

@@ -51,6 +51,17 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(of_the_default_page, migrations.RunPython.noop),
+        # Not null first, then the default: a default given with the first would be
+        # called to fill the rows, making a page before any exists.
+        migrations.AlterField(
+            model_name="subscriber",
+            name="page",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscribers",
+                to="incidents.page",
+            ),
+        ),
         migrations.AlterField(
             model_name="subscriber",
             name="page",

@@ -62,10 +62,15 @@ def _check_scope(
             raise ValidationError(
                 {"components": "A chosen component is not on this page."}
             )
-    if scope == Scope.INCIDENT and (incident is None or not incident.is_open):
-        raise ValidationError({"incident": "Choose an incident that is still open."})
-    if scope == Scope.INCIDENT and not page.incidents.filter(pk=incident.pk).exists():
-        raise ValidationError({"incident": "This page does not show that incident."})
+    if scope == Scope.INCIDENT:
+        if incident is None or not incident.is_open:
+            raise ValidationError(
+                {"incident": "Choose an incident that is still open."}
+            )
+        if not page.incidents.filter(pk=incident.pk).exists():
+            raise ValidationError(
+                {"incident": "This page does not show that incident."}
+            )
 
 
 def _check_url(channel: str, url: str) -> str:

@@ -81,6 +81,7 @@ def test_it_records_a_console_change_with_its_fields_and_address() -> None:
     console = Client(HTTP_USER_AGENT=AGENT, REMOTE_ADDR="203.0.113.9")
     console.force_login(admin)
     data = {"name": "Public API", "status": "operational", "position": 0}
+    data |= {"pages": [page.pk for page in api.pages.all()]}
 
     console.post(reverse("admin:incidents_component_change", args=[api.pk]), data)
 

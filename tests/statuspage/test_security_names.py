@@ -68,6 +68,7 @@ def test_it_keeps_names_that_are_one_line() -> None:
 def test_it_shows_the_refusal_on_the_field_in_the_console(admin_client: Client) -> None:
     page_form = {
         "name": "Acme\nBcc: all@example.com",
+        "slug": Page.get().slug,
         "url": "https://status.acme.test",
         "time_zone": "UTC",
     }

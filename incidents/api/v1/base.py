@@ -74,9 +74,11 @@ class PageScopedViewSet(GenericViewSet):
         super().initial(request, *args, **kwargs)
         if any("\x00" in str(value) for value in kwargs.values()):
             raise Http404("No object with this id.")
-        self.page = Page.get()  # read once: the check and every body use it
-        if kwargs.get("page_id") != self.page.public_id:
+        # Read once: the check and every body use it.
+        page = Page.objects.filter(public_id=str(kwargs.get("page_id", ""))).first()
+        if page is None:
             raise Http404("No page with this id.")
+        self.page = page
         for name, values in request.query_params.lists():
             if any("\x00" in value for value in values):
                 # PostgreSQL refuses NUL in text: say so rather than fail on it.

@@ -102,7 +102,8 @@ class IncidentViewSet(ResourceViewSet):
         updates: Any = Prefetch(
             "updates", queryset=IncidentUpdate.objects.select_related("incident")
         )
-        return Incident.objects.prefetch_related(components, updates).order_by(
+        shown = Incident.objects.filter(pages=self.page)
+        return shown.prefetch_related(components, updates).order_by(
             "-started_at", "-id"
         )
 
@@ -162,6 +163,7 @@ class IncidentViewSet(ResourceViewSet):
                     deliver_notifications=fields.get("deliver_notifications", True),
                     actor=request.user,
                     source=StatusSource.API,
+                    pages=[self.page],
                 )
         return self.respond(self.get_queryset().get(pk=incident.pk), 201)
 
@@ -246,6 +248,7 @@ class IncidentViewSet(ResourceViewSet):
             auto_complete=fields.get("scheduled_auto_completed", True),
             deliver_notifications=fields.get("deliver_notifications", True),
             actor=self.request.user,
+            pages=[self.page],
         )
         status = fields.get("status", MaintenanceStatus.SCHEDULED)
         if status != MaintenanceStatus.SCHEDULED:
@@ -262,8 +265,8 @@ class IncidentViewSet(ResourceViewSet):
         wanted = dict(fields.get("components") or {})
         attached = [i for i in fields.get("component_ids") or [] if i not in wanted]
         ids = [*wanted, *attached]
-        live = Component.objects.live().select_related("group")
-        found = by_public_id(live, ids, "incident.components")
+        live = Component.objects.live().filter(pages=self.page)
+        found = by_public_id(live.select_related("group"), ids, "incident.components")
         rows = {row.public_id: row for row in found}
         statuses = {rows[i]: wanted[i] for i in wanted}
         statuses.update({rows[i]: rows[i].status for i in attached})
@@ -274,13 +277,14 @@ class IncidentViewSet(ResourceViewSet):
         template_id = fields.pop("template_id", None)
         if template_id is None:
             return
-        template = IncidentTemplate.objects.filter(public_id=template_id).first()
+        mine = Q(page=self.page) | Q(page__isnull=True)
+        template = IncidentTemplate.objects.filter(mine, public_id=template_id).first()
         if template is None:
             raise ValidationError({"incident.template_id": ["Unknown template."]})
         fields.setdefault("body", template.body)
         fields.setdefault("status", template.update_status)
         fields.setdefault("deliver_notifications", template.should_send_notifications)
-        ids = [c.public_id for c in template.components.live()]
+        ids = [c.public_id for c in template.components.live().filter(pages=self.page)]
         fields.setdefault("component_ids", ids)
 
 
@@ -295,7 +299,8 @@ class IncidentUpdateViewSet(ResourceViewSet):
 
     def get_queryset(self) -> QuerySet[IncidentUpdate]:
         incident = get_object_or_404(
-            Incident, public_id=self.kwargs.get("incident_id", "")
+            Incident.objects.filter(pages=self.page),
+            public_id=self.kwargs.get("incident_id", ""),
         )
         return IncidentUpdate.objects.filter(incident=incident).select_related(
             "incident"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -31,8 +31,8 @@ STATUS_PERMISSIONS = {
 
 @extend_schema(tags=["pages"])
 class PageViewSet(PageScopedViewSet):
-    """The status page's settings. An install has one page; its id is in every
-    resource's path (``GET /api/v1/pages`` tells it)."""
+    """The status pages' settings. Each page's id is in the path of its resources
+    (``GET /api/v1/pages`` lists them, the default page first)."""
 
     serializer_class = s.PageSerializer
     body_key = "page"
@@ -46,7 +46,8 @@ class PageViewSet(PageScopedViewSet):
             super(PageScopedViewSet, self).initial(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Page]:
-        return Page.objects.filter(pk=Page.get().pk)
+        Page.get()  # an install's first request finds its default page made
+        return Page.objects.all()
 
     def get_object(self) -> Page:
         return self.page
@@ -62,7 +63,7 @@ class PageViewSet(PageScopedViewSet):
     def partial_update(self, request: Request, page_id: str) -> Response:
         fields = self.read_body(s.PageInput, partial=True)
         with refusals("page", RENAMED):
-            page = services.page_update(**fields)
+            page = services.page_update(page=self.page, **fields)
         return Response(self.get_serializer(page).data)
 
     @extend_schema(request=envelope("page", s.PageInput, partial=True))
@@ -96,16 +97,15 @@ class ComponentViewSet(ResourceViewSet):
         return needed
 
     def get_queryset(self) -> QuerySet[Component]:
-        return (
-            Component.objects.live().select_related("group").order_by("position", "id")
-        )
+        shown = Component.objects.live().filter(pages=self.page)
+        return shown.select_related("group").order_by("position", "id")
 
     @extend_schema(request=envelope("component", s.ComponentInput))
     def create(self, request: Request, page_id: str) -> Response:
         fields = self.read_body(s.ComponentInput)
         pinned = fields.pop("pinned", None)
         with refusals("component", RENAMED):
-            component = services.component_create(**fields)
+            component = services.component_create(pages=[self.page], **fields)
             if pinned:
                 services.component_pin(component=component, pinned=True)
         return self.respond(self.get_queryset().get(pk=component.pk), 201)
@@ -159,7 +159,7 @@ class GroupViewSet(ResourceViewSet):
             queryset=Component.objects.live().order_by("position", "id"),
             to_attr="live_children",
         )
-        groups = Component.objects.live().filter(is_group=True)
+        groups = Component.objects.live().filter(is_group=True, pages=self.page)
         return groups.prefetch_related(children).order_by("position", "id")
 
     @extend_schema(request=envelope("component_group", s.GroupInput))
@@ -167,7 +167,9 @@ class GroupViewSet(ResourceViewSet):
         fields = self.read_body(s.GroupInput)
         members = self._members(fields.pop("components", None))
         with refusals("component_group"):
-            group = services.component_create(is_group=True, **fields)
+            group = services.component_create(
+                is_group=True, pages=[self.page], **fields
+            )
             self._adopt(group, members)
         return self.respond(self.get_queryset().get(pk=group.pk), 201)
 
@@ -197,7 +199,7 @@ class GroupViewSet(ResourceViewSet):
     def _members(self, ids: list[str] | None) -> list[Component] | None:
         if ids is None:
             return None
-        children = Component.objects.live().filter(is_group=False)
+        children = Component.objects.live().filter(is_group=False, pages=self.page)
         return by_public_id(children, ids, "component_group.components")
 
     def _adopt(self, group: Component, members: list[Component] | None) -> None:
@@ -224,14 +226,17 @@ class TemplateViewSet(ResourceViewSet):
         components = Prefetch(
             "components", queryset=Component.objects.select_related("group")
         )
-        return IncidentTemplate.objects.prefetch_related(components)
+        mine = Q(page=self.page) | Q(page__isnull=True)
+        return IncidentTemplate.objects.filter(mine).prefetch_related(components)
 
     @extend_schema(request=envelope("template", s.TemplateInput))
     def create(self, request: Request, page_id: str) -> Response:
         fields = self.read_body(s.TemplateInput)
         components = self._components(fields.pop("component_ids", []))
         with refusals("template", {"components": "component_ids"}):
-            template = services.template_create(components=components, **fields)
+            template = services.template_create(
+                components=components, page=self.page, **fields
+            )
         return self.respond(self.get_queryset().get(pk=template.pk), 201)
 
     @extend_schema(request=envelope("template", s.TemplateInput, partial=True))
@@ -253,5 +258,5 @@ class TemplateViewSet(ResourceViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _components(self, ids: list[str]) -> list[Component]:
-        live = Component.objects.live().filter(is_group=False)
+        live = Component.objects.live().filter(is_group=False, pages=self.page)
         return by_public_id(live, ids, "template.component_ids")

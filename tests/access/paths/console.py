@@ -41,6 +41,7 @@ def console_component_rename(who: Who, world: World) -> tuple[int, Check]:
         "status": world.api.status,
         "position": world.api.position,
         "showcase": "on",
+        "pages": [page.pk for page in world.api.pages.all()],
     }
     url = admin_url("incidents_component_change", world.api.pk)
     response = who.console.post(url, data)
@@ -58,6 +59,7 @@ def console_component_pin(who: Who, world: World) -> tuple[int, Check]:
     data = {"status": world.api.status, "pinned": "on"}
     if who.role == "admin":
         data |= {"name": "API", "position": world.api.position, "showcase": "on"}
+        data |= {"pages": [page.pk for page in world.api.pages.all()]}
     url = admin_url("incidents_component_change", world.api.pk)
     response = who.console.post(url, data)
     return response.status_code, lambda: fresh(world.api).pinned
@@ -138,7 +140,7 @@ def console_template_add(who: Who, world: World) -> tuple[int, Check]:
 
 def console_page_settings(who: Who, world: World) -> tuple[int, Check]:
     page = Page.get()
-    data = {"name": "Renamed", "url": page.url, "time_zone": "UTC"}
+    data = {"name": "Renamed", "slug": page.slug, "url": page.url, "time_zone": "UTC"}
     response = who.console.post(admin_url("incidents_page_change", page.pk), data)
     return response.status_code, lambda: Page.get().name == "Renamed"
 
