@@ -57,7 +57,7 @@ def _check_group(*, group: Component | None, is_group: bool) -> None:
 def pages_place(row: Component | Incident, pages: Iterable[Page]) -> None:
     """Put a row made just now on its first pages, as part of its making: its audit
     entry is the one of its creation (a later move is a change of its own)."""
-    through = type(row).pages.through
+    through: Any = type(row).pages.through
     owner = type(row).__name__.lower()
     rows = [through(**{owner: row, "page": page}) for page in pages]
     through.objects.bulk_create(rows, ignore_conflicts=True)
