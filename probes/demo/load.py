@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,6 +19,7 @@ from incidents.models import (
     ComponentStatus,
     Incident,
     IncidentStatus,
+    Page,
     StatusSource,
 )
 from probes.models import Probe
@@ -26,6 +28,10 @@ from probes.services import probe_create
 from .journey import journey_config
 
 DEMO_USERNAME = "demo"
+# The employees' page: on its own host name, as a custom domain would be. On a
+# laptop "localhost" and "127.0.0.1" are two names of one machine.
+INTERNAL_SLUG = "internal"
+INTERNAL_HOST = "localhost"
 
 _OUTAGE_TIMELINE = [
     (
@@ -35,7 +41,7 @@ _OUTAGE_TIMELINE = [
     ),
     (
         IncidentStatus.IDENTIFIED,
-        "A certificate rotation broke the session store. Rolling back.",
+        "We found the cause and are rolling back a configuration change.",
         ComponentStatus.PARTIAL_OUTAGE,
     ),
     (
@@ -59,6 +65,7 @@ def demo_load(*, url: str, target_url: str, reset: bool = False) -> bool:
         Incident.objects.all().delete()
         Component.objects.filter(is_group=False).delete()  # groups are protected
         Component.objects.all().delete()
+        Page.objects.filter(slug=INTERNAL_SLUG, is_default=False).delete()
     if Component.objects.exists():
         return False
     _load(url, target_url)
@@ -66,11 +73,19 @@ def demo_load(*, url: str, target_url: str, reset: bool = False) -> bool:
 
 
 def _load(url: str, target_url: str) -> None:
-    services.page_update(
+    public = services.page_update(
         name="Acme",
         url=url,
         time_zone="Europe/Berlin",
         description="Live status of the Acme product.",
+    )
+    internal = services.page_create(
+        name="Acme internal",
+        slug=INTERNAL_SLUG,
+        hosts=[INTERNAL_HOST],
+        url=internal_url(url),
+        time_zone="Europe/Berlin",
+        description="For Acme employees: every component, and the technical detail.",
     )
     web = services.component_create(name="Acme app", is_group=True)
     login = services.component_create(
@@ -88,10 +103,23 @@ def _load(url: str, target_url: str) -> None:
     webhooks = services.component_create(
         name="Webhooks", group=platform, only_show_if_degraded=True
     )
+    services.page_components_add(
+        page=internal, components=[login, webapp, api, webhooks]
+    )
+    backend = services.component_create(
+        name="Internal systems", is_group=True, pages=[internal]
+    )
+    sessions = services.component_create(
+        name="Session store",
+        group=backend,
+        pages=[internal],
+        description="The Redis cluster that holds sign-in sessions.",
+    )
     _demo_probes(target_url, login=login, webapp=webapp, api=api)
-    _past_outage(login)
+    _past_outage(login, sessions, internal)
     _open_incident(webhooks)
     _upcoming_maintenance(api)
+    assert public.is_default
 
 
 def _demo_probes(
@@ -126,7 +154,34 @@ def _demo_probes(
     )
 
 
-def _past_outage(login: Component) -> None:
+def internal_url(url: str) -> str:
+    """The public page's address with the employees' host name."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit((parts.scheme, f"{INTERNAL_HOST}{port}", "", "", ""))
+
+
+# What employees read beside the public timeline: the technical side of each step.
+_INTERNAL_DETAIL = {
+    IncidentStatus.INVESTIGATING: (
+        "Session store: TLS handshakes from the app servers fail after the 09:40 "
+        "certificate rotation. On-call: platform team.",
+        ComponentStatus.MAJOR_OUTAGE,
+    ),
+    IncidentStatus.IDENTIFIED: (
+        "Root cause: the new certificate lacks the cluster's internal SAN. Rolling "
+        "the session store back to the previous certificate, node by node.",
+        ComponentStatus.PARTIAL_OUTAGE,
+    ),
+    IncidentStatus.MONITORING: (
+        "All session store nodes are back on the previous certificate; handshake "
+        "errors are at zero. Postmortem owner: platform team.",
+        ComponentStatus.OPERATIONAL,
+    ),
+}
+
+
+def _past_outage(login: Component, sessions: Component, internal: Page) -> None:
     start = timezone.now() - dt.timedelta(days=3, hours=2)
     (status, body, component_status), *later = _OUTAGE_TIMELINE
     incident = services.incident_create(
@@ -137,15 +192,18 @@ def _past_outage(login: Component) -> None:
         display_at=start,
         source=StatusSource.SYSTEM,
     )
+    _internal_detail(incident, sessions, internal, status, start)
     for step, (status, body, component_status) in enumerate(later, start=1):
+        at = start + dt.timedelta(minutes=25 * step)
         services.incident_post_update(
             incident=incident,
             status=status,
             body=body,
             component_statuses={login: component_status},
-            display_at=start + dt.timedelta(minutes=25 * step),
+            display_at=at,
             source=StatusSource.SYSTEM,
         )
+        _internal_detail(incident, sessions, internal, status, at)
     services.incident_publish_postmortem(
         incident=incident,
         body=(
@@ -154,6 +212,28 @@ def _past_outage(login: Component) -> None:
             "- Rotations now run against a canary first.\n"
             "- Sign-in is probed from three regions every minute."
         ),
+    )
+
+
+def _internal_detail(
+    incident: Incident,
+    sessions: Component,
+    internal: Page,
+    status: str,
+    at: dt.datetime,
+) -> None:
+    """The update only employees see, a minute after the public one."""
+    if status not in _INTERNAL_DETAIL:
+        return
+    detail, sessions_status = _INTERNAL_DETAIL[status]
+    services.incident_post_update(
+        incident=incident,
+        status=status,
+        body=detail,
+        component_statuses={sessions: sessions_status},
+        display_at=at + dt.timedelta(minutes=1),
+        source=StatusSource.SYSTEM,
+        shown_on=[internal],
     )
 
 

@@ -77,9 +77,32 @@ def test_it_loads_the_acme_page_with_history() -> None:
     assert group is not None and group.is_group
     past = Incident.objects.get(name="Users cannot sign in")
     assert past.status == IncidentStatus.POSTMORTEM
-    assert past.updates.count() == 4
+    assert past.updates.filter(shown_on=None).count() == 4
     assert Incident.objects.unresolved().get().name == "Delayed webhook deliveries"
     assert Incident.objects.upcoming().get().auto_start
+
+
+def test_it_loads_the_employees_page_on_its_own_host_name(client: Client) -> None:
+    output = run_demo("--url", "http://127.0.0.1:8000")
+    internal = Page.objects.get(slug="internal")
+    assert "Employees' page (Acme internal): http://localhost:8000/" in output
+    assert internal.url == "http://localhost:8000"
+    assert list(internal.hosts.values_list("name", flat=True)) == ["localhost"]
+
+    public = client.get("/api/v2/summary.json", HTTP_HOST="127.0.0.1:8000").json()
+    employees = client.get("/api/v2/summary.json", HTTP_HOST="localhost:8000").json()
+    public_names = {c["name"] for c in public["components"]}
+    employee_names = {c["name"] for c in employees["components"]}
+    assert "Session store" not in public_names
+    assert employee_names == public_names | {"Internal systems", "Session store"}
+    # The session store recovered with the past outage.
+    [sessions] = [c for c in employees["components"] if c["name"] == "Session store"]
+    assert sessions["status"] == "operational"
+    past = Incident.objects.get(name="Users cannot sign in").public_id
+    public_past = client.get(f"/incidents/{past}", HTTP_HOST="127.0.0.1:8000")
+    employee_past = client.get(f"/incidents/{past}", HTTP_HOST="localhost:8000")
+    assert "internal SAN" not in public_past.content.decode()
+    assert "internal SAN" in employee_past.content.decode()
 
 
 def test_it_loads_with_the_load_action_and_its_urls() -> None:

@@ -218,23 +218,48 @@ def test_a_host_name_belongs_to_one_page(two_pages: dict[str, Any]) -> None:
     assert Page.objects.count() == 2  # refused means nothing written
 
 
-def test_the_snapshot_never_answers_for_another_pages_host(
+def test_the_snapshot_holds_each_page_under_its_own_host(
     client: Client, two_pages: dict[str, Any], isolated_snapshot: Any
 ) -> None:
     manifest = publish.snapshot_publish()
-    assert manifest is not None and manifest.other_hosts == ["localhost"]
+    assert manifest is not None
+    assert manifest.page_hosts == {"localhost": "internal"}
 
     public = client.get("/api/v2/summary.json", HTTP_HOST="127.0.0.1")
     internal = client.get("/api/v2/summary.json", HTTP_HOST="localhost")
+    index = client.get("/", HTTP_HOST="localhost")
 
-    assert "X-Heliograph-Snapshot-Version" in public.headers
-    assert "X-Heliograph-Snapshot-Version" not in internal.headers
+    for response in (public, internal, index):
+        assert "X-Heliograph-Snapshot-Version" in response.headers
+    assert names(json.loads(public.content)) == ["Login", "Public API"]
     assert names(json.loads(internal.content)) == ["Login", "Session store"]
-    published = b"".join(
-        publish.current_store().blob(entry.etag, None) or b""
-        for entry in manifest.artifacts.values()
-    )
-    assert b"Session store" not in published and b"failing over" not in published
+    assert "failing over" in index.content.decode()
+    # The default page's artifacts hold no byte of the other page.
+    store = publish.current_store()
+    for key, entry in manifest.artifacts.items():
+        if key.startswith("/p/"):
+            continue
+        body = store.blob(entry.etag, None) or b""
+        assert b"Session store" not in body and b"failing over" not in body, key
+
+
+def test_the_snapshot_holds_a_path_page_with_its_links_under_its_path(
+    client: Client, isolated_snapshot: Any
+) -> None:
+    make_page(name="Acme")
+    europe = services.page_create(name="Acme Europe", slug="europe")
+    make_component(name="Frankfurt", pages=[europe])
+    manifest = publish.snapshot_publish()
+    assert manifest is not None and manifest.path_pages == ["europe"]
+
+    index = client.get("/p/europe/")
+    summary_body = client.get("/p/europe/api/v2/summary.json")
+
+    assert "X-Heliograph-Snapshot-Version" in index.headers
+    assert 'href="/p/europe/history/"' in index.content.decode()
+    assert names(json.loads(summary_body.content)) == ["Frankfurt"]
+    assert "/p/europe/history/" in manifest.artifacts
+    assert names(summary(client, "127.0.0.1")) == []
 
 
 def test_each_page_tells_its_own_subscribers_in_its_own_words(

@@ -49,11 +49,11 @@ class ComponentPaths:
     paths: list[str]
 
 
-def component_paths() -> dict[int, ComponentPaths]:
-    """Each live component's own paths, of those the default page shows, by its
-    primary key."""
+def component_paths(page: Page | None = None) -> dict[int, ComponentPaths]:
+    """Each live component's own paths, of those the page shows (the default page
+    when None), by its primary key."""
     found: dict[int, ComponentPaths] = {}
-    shown = Component.objects.live().filter(pages=Page.get())
+    shown = Component.objects.live().filter(pages=page or Page.get())
     for url_name, filters in PER_COMPONENT:
         rows = shown.filter(**filters)
         for pk, group_id, public_id in rows.values_list("pk", "group_id", "public_id"):

@@ -16,18 +16,19 @@ import os
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import transaction
 
 from incidents.events import Change, Kind
-from incidents.evidence import components_evidence
+from incidents.evidence import Evidence, components_evidence
 from incidents.models import Page, PageHost
 from kit.tasks import enqueue
 from visitor.snapshot import artifacts
 from visitor.snapshot.export import snapshot_export
-from visitor.snapshot.render import Origin, Rendered, render_paths, render_site
+from visitor.snapshot.render import Rendered, render_paths, render_site, targets
 from visitor.snapshot.store import (
     Entry,
     Manifest,
@@ -100,30 +101,43 @@ def _manifest(
             started if full or previous is None else previous.full_rendered_at
         ),
         artifacts=entries,
-        evidence_until=(
-            _evidence_until(started)
+        **(
+            _pages(started)
             if confirms_all or previous is None
-            else previous.evidence_until
-        ),
-        other_hosts=(
-            _other_hosts() if confirms_all or previous is None else previous.other_hosts
+            else {
+                "evidence_until": previous.evidence_until,
+                "page_hosts": previous.page_hosts,
+                "path_pages": previous.path_pages,
+                "page_evidence": previous.page_evidence,
+            }
         ),
     )
     return manifest, blobs
 
 
-def _other_hosts() -> list[str]:
-    """The host names of the pages other than the default one."""
-    others = PageHost.objects.exclude(page__is_default=True)
-    return sorted(others.values_list("name", flat=True))
+def _pages(started: float) -> dict[str, Any]:
+    """How the snapshot's readers find each page, and when its evidence runs out."""
+    now = dt.datetime.fromtimestamp(started, dt.UTC)
+    evidence = components_evidence(now)
+    hosts = PageHost.objects.exclude(page__is_default=True).select_related("page")
+    others = Page.objects.filter(is_default=False)
+    return {
+        "evidence_until": _evidence_until(Page.get(), evidence, started),
+        "page_hosts": {host.name: host.page.slug for host in hosts},
+        "path_pages": sorted(others.filter(hosts=None).values_list("slug", flat=True)),
+        "page_evidence": {
+            page.slug: _evidence_until(page, evidence, started) for page in others
+        },
+    }
 
 
-def _evidence_until(started: float) -> float | None:
+def _evidence_until(
+    page: Page, evidence: dict[int, Evidence], started: float
+) -> float | None:
     """When the page's automated evidence runs out (Unix time), so the page can
     say so when served even if no render follows: a delayed one has run out."""
-    now = dt.datetime.fromtimestamp(started, dt.UTC)
-    shown = set(Page.get().components.values_list("pk", flat=True))
-    found = [e for pk, e in components_evidence(now).items() if pk in shown]
+    shown = set(page.components.values_list("pk", flat=True))
+    found = [e for pk, e in evidence.items() if pk in shown]
     if any(e.delayed_since is not None for e in found):
         return started
     return min((e.until.timestamp() for e in found if e.until), default=None)
@@ -204,18 +218,24 @@ def _components_since(previous: Manifest | None) -> dt.datetime | None:
 
 
 def records_publish(store: Store) -> Manifest | None:
-    """Render every component's own pages again (their uptime bars and charts), a
+    """Render every page's component pages again (their uptime bars and charts), a
     chunk at a time under the lock, each chunk a new version of the snapshot."""
-    origin = Origin.of_page()
-    paths = [p for entry in artifacts.component_paths().values() for p in entry.paths]
+    work = [
+        (target, path)
+        for target in targets()
+        for entry in artifacts.component_paths(target.page).values()
+        for path in entry.paths
+    ]
     manifest = None
-    for start in range(0, len(paths), RECORDS_CHUNK):
-        chunk = paths[start : start + RECORDS_CHUNK]
+    for start in range(0, len(work), RECORDS_CHUNK):
+        chunk = work[start : start + RECORDS_CHUNK]
         with store.lock():
             previous = store.newest()
             if previous is None:
                 return None
-            rendered = render_paths(origin, chunk)
+            rendered: dict[str, Rendered] = {}
+            for target, path in chunk:
+                rendered |= render_paths(target, [path])
             keep = [key for key in previous.artifacts if key not in rendered]
             manifest, blobs = _manifest(
                 rendered,

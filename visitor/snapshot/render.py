@@ -4,6 +4,11 @@ A ``RequestFactory`` request (no cookie, no query string) goes through Django's
 resolver to the view, then through the middlewares that add the public headers
 (``X-Frame-Options``, ``Content-Security-Policy``, ``nosniff``, ``Referrer-Policy``...),
 so the bytes and headers are exactly those the app would send.
+
+Every page is rendered (a ``Target``): the default page's artifacts are keyed by
+their path, another page's by ``/p/<slug>`` and the path. A page reached by host
+name is rendered at the root of its host, one reached by path under its path, so
+each one's links are those its visitors follow.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from django.urls import resolve
 
 from incidents.models import Component, Incident, Page
 from kit.policy import PolicyMiddleware
+from visitor.pages import script_prefix
 from visitor.snapshot import artifacts
 
 log = logging.getLogger(__name__)
@@ -61,20 +67,58 @@ class Origin:
     secure: bool
 
     @classmethod
-    def of_page(cls) -> Origin:
-        """The page's address if Django accepts its host, else an allowed host.
+    def of_page(cls, page: Page | None = None) -> Origin:
+        """The page's address if Django accepts its host, else its first host name
+        Django accepts, else an allowed host.
 
         Only absolute links use the host, and they are built on ``Page.url``.
         """
-        url = Page.get().url
+        page = page or Page.get()
+        url = page.url
         if not url:
-            log.warning("The page has no public URL: feeds link to the render host")
+            log.warning(
+                "The page %s has no public URL: feeds link to the render host",
+                page.slug,
+            )
         parts = urlsplit(url)
         domain = parts.hostname or ""
-        allowed = domain and validate_host(domain, settings.ALLOWED_HOSTS)
-        return cls(
-            parts.netloc if allowed else _fallback_host(), parts.scheme == "https"
-        )
+        if domain and validate_host(domain, settings.ALLOWED_HOSTS):
+            return cls(parts.netloc, parts.scheme == "https")
+        for name in page.hosts.values_list("name", flat=True):
+            if validate_host(name, settings.ALLOWED_HOSTS):
+                return cls(name, parts.scheme == "https")
+        return cls(_fallback_host(), parts.scheme == "https")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One page to render: where its requests are made, and how its keys read."""
+
+    page: Page
+    origin: Origin
+    # "" for the default page, "/p/<slug>" for another.
+    key_prefix: str
+    # The script prefix its links are made under: "/", or "/p/<slug>/" for a page
+    # reached by its path.
+    script_prefix: str
+
+    def key(self, path: str) -> str:
+        return f"{self.key_prefix}{path}"
+
+    @classmethod
+    def of(cls, page: Page) -> Target:
+        origin = Origin.of_page(page)
+        if page.is_default:
+            return cls(page, origin, "", "/")
+        prefix = f"/p/{page.slug}"
+        by_host = page.hosts.exists()
+        return cls(page, origin, prefix, "/" if by_host else f"{prefix}/")
+
+
+def targets() -> list[Target]:
+    """Every page, the default one first."""
+    Page.get()
+    return [Target.of(page) for page in Page.objects.prefetch_related("hosts")]
 
 
 def _fallback_host() -> str:
@@ -99,52 +143,63 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponseBase:
 
 
 def render_path(
-    origin: Origin, path: str, query: dict[str, str] | None = None
+    target: Target, path: str, query: dict[str, str] | None = None
 ) -> Rendered:
+    """The page's artifact at ``path`` (the path on its page)."""
+    origin = target.origin
     request = RequestFactory().get(
         path, query or {}, secure=origin.secure, HTTP_HOST=origin.host
     )
-    match = resolve(path)
-    request.resolver_match = match
-    try:
-        response = match.func(request, *match.args, **match.kwargs)
-    except Http404 as error:
-        raise NotRenderable(f"{path}: not found") from error
-    if hasattr(response, "render"):
-        response.render()
+    request.page = target.page  # type: ignore[attr-defined]
+    with script_prefix(target.script_prefix):
+        match = resolve(path)
+        request.resolver_match = match
+        try:
+            response = match.func(request, *match.args, **match.kwargs)
+        except Http404 as error:
+            raise NotRenderable(f"{target.key(path)}: not found") from error
+        if hasattr(response, "render"):
+            response.render()
     if response.status_code != 200 or not isinstance(response, HttpResponse):
-        raise NotRenderable(f"{path}: answered {response.status_code}")
+        raise NotRenderable(f"{target.key(path)}: answered {response.status_code}")
     _finish(request, response)
     headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROPPED}
     content_type = headers.pop("Content-Type", "application/octet-stream")
     return Rendered(response.content, content_type, headers)
 
 
-def _history(origin: Origin) -> dict[str, Rendered]:
-    """The first pages of history: ``/history/`` and ``/history/?page=2``..."""
+def _history(target: Target) -> dict[str, Rendered]:
+    """The first pages of history: ``/history/`` and ``/history/?page=2``..., by
+    key."""
     url_name, parameter = artifacts.PAGED
     path = artifacts.path_of(url_name)
     pages = {}
     for number in range(2, settings.SNAPSHOT_HISTORY_PAGES + 1):
         try:
-            rendered = render_path(origin, path, {parameter: str(number)})
+            rendered = render_path(target, path, {parameter: str(number)})
         except NotRenderable:
             break
-        pages[f"{path}?{parameter}={number}"] = rendered
+        pages[target.key(f"{path}?{parameter}={number}")] = rendered
     return pages
 
 
 def incidents_to_render(
-    *, known: Iterable[str], full: bool, now: dt.datetime
+    *,
+    known: Iterable[str],
+    full: bool,
+    now: dt.datetime,
+    target: Target | None = None,
 ) -> tuple[list[str], list[str]]:
-    """The incident paths to render now, and those whose last rendering still holds.
+    """The page's incident paths to render now, and the keys of those whose last
+    rendering still holds (the default page's when ``target`` is None).
 
     Rendered: every incident with ``full``, else those changed recently, those not
     finished yet, and those the previous snapshot lacks. The recent window is wide
     (a day by default) so a change committed during a render is never missed.
     """
+    target = target or Target.of(Page.get())
     recent = now - dt.timedelta(seconds=settings.SNAPSHOT_RECENT_SECONDS)
-    incidents = Incident.objects.filter(pages=Page.get())
+    incidents = Incident.objects.filter(pages=target.page)
     unfinished = (
         Q(updated_at__gte=recent)
         | Q(pk__in=incidents.unresolved().values("pk"))
@@ -162,22 +217,27 @@ def incidents_to_render(
         for public_id in all_ids
     }
     known = set(known)
-    render = [paths[i] for i in sorted(all_ids) if i in fresh or paths[i] not in known]
-    keep = [paths[i] for i in sorted(all_ids) if paths[i] not in render]
+    render = [
+        paths[i]
+        for i in sorted(all_ids)
+        if i in fresh or target.key(paths[i]) not in known
+    ]
+    keep = [target.key(paths[i]) for i in sorted(all_ids) if paths[i] not in render]
     return render, keep
 
 
 def components_to_render(
-    *, known: Iterable[str], since: dt.datetime | None
+    *, known: Iterable[str], since: dt.datetime | None, target: Target
 ) -> tuple[list[str], list[str]]:
-    """The component paths to render now, and those whose last rendering holds.
+    """The page's component paths to render now, and the keys of those whose last
+    rendering holds.
 
     Rendered: those of the components changed since ``since`` (and of their groups,
     whose status follows them), and those the previous snapshot lacks; every one
     when ``since`` is None. A new uptime record for all of them is published by
     ``publish.records_publish``, a few at a time.
     """
-    components = artifacts.component_paths()
+    components = artifacts.component_paths(target.page)
     known = set(known)
     if since is None:
         changed = set(components)
@@ -191,16 +251,19 @@ def components_to_render(
     keep: list[str] = []
     for pk, entry in components.items():
         for path in entry.paths:
-            fresh = pk in changed or path not in known
-            (render if fresh else keep).append(path)
+            if pk in changed or target.key(path) not in known:
+                render.append(path)
+            else:
+                keep.append(target.key(path))
     return render, keep
 
 
-def render_paths(origin: Origin, paths: Iterable[str]) -> dict[str, Rendered]:
+def render_paths(target: Target, paths: Iterable[str]) -> dict[str, Rendered]:
+    """The page's artifacts at ``paths``, by key."""
     rendered = {}
     for path in paths:
         try:
-            rendered[path] = render_path(origin, path)
+            rendered[target.key(path)] = render_path(target, path)
         except NotRenderable as error:
             # Gone since listed (a deleted incident): its view answers, as for any
             # path the snapshot lacks.
@@ -215,18 +278,23 @@ def render_site(
     now: dt.datetime,
     components_since: dt.datetime | None,
 ) -> tuple[dict[str, Rendered], list[str]]:
-    """Render the page-wide paths, the history pages, and the incidents and
+    """Render each page's page-wide paths, history pages, and the incidents and
     components that need it.
 
-    Returns the renderings by path and the paths to carry over unchanged.
+    Returns the renderings by key and the keys to carry over unchanged.
     """
-    origin = Origin.of_page()
     known = list(known)
-    incidents, kept_incidents = incidents_to_render(known=known, full=full, now=now)
-    components, kept_components = components_to_render(
-        known=known, since=components_since
-    )
+    rendered: dict[str, Rendered] = {}
+    kept: list[str] = []
     page_wide = [artifacts.path_of(name) for name in artifacts.PUBLIC]
-    rendered = render_paths(origin, [*page_wide, *components, *incidents])
-    rendered.update(_history(origin))
-    return rendered, [*kept_incidents, *kept_components]
+    for target in targets():
+        incidents, kept_incidents = incidents_to_render(
+            known=known, full=full, now=now, target=target
+        )
+        components, kept_components = components_to_render(
+            known=known, since=components_since, target=target
+        )
+        rendered |= render_paths(target, [*page_wide, *components, *incidents])
+        rendered |= _history(target)
+        kept += [*kept_incidents, *kept_components]
+    return rendered, kept

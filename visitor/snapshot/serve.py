@@ -24,7 +24,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
 from kit.policy import default_policy
-from visitor.pages import host_name
+from visitor.pages import PAGE_PATH, host_name
 from visitor.snapshot import artifacts
 from visitor.snapshot.store import Entry, Manifest, Reader, current_reader, gzip_encode
 
@@ -44,20 +44,40 @@ def cache_control() -> str:
     )
 
 
+def page_of(request: HttpRequest, manifest: Manifest) -> tuple[str, str] | None:
+    """The slug of the page a request is for ("" for the default page) and the
+    path on that page; None when the snapshot holds no such page (a page made
+    since, or one reached by host name asked for by its path)."""
+    if manifest.page_hosts:
+        slug = manifest.page_hosts.get(host_name(request))
+        if slug is not None:
+            return slug, request.path_info
+    match = PAGE_PATH.match(request.path_info)
+    if match is None:
+        return "", request.path_info
+    if match["slug"] in manifest.path_pages and match["rest"]:
+        return match["slug"], match["rest"]
+    return None
+
+
 def artifact_key(request: HttpRequest, manifest: Manifest) -> str | None:
     """The artifact a request asks for; None when only the view can answer it.
 
     The query string is ignored, except ``?page=`` on history: page 1 (or a
     malformed number, which the view shows as page 1) is the plain path.
     """
-    path = request.path_info
+    found = page_of(request, manifest)
+    if found is None:
+        return None
+    slug, path = found
+    prefix = f"/p/{slug}" if slug else ""
     url_name, parameter = artifacts.PAGED
     value = request.GET.get(parameter)
     if value is None or not value.isdigit() or int(value) <= 1:
-        return path
+        return f"{prefix}{path}"
     if path != artifacts.path_of(url_name):
-        return path
-    key = f"{path}?{parameter}={int(value)}"
+        return f"{prefix}{path}"
+    key = f"{prefix}{path}?{parameter}={int(value)}"
     return key if key in manifest.artifacts else None
 
 
@@ -157,8 +177,6 @@ class SnapshotMiddleware:
         manifest = reader.manifest()
         if manifest is None:
             return None
-        if manifest.other_hosts and host_name(request) in manifest.other_hosts:
-            return None  # another page's: the snapshot holds the default page's
         key = artifact_key(request, manifest)
         entry = manifest.artifacts.get(key) if key else None
         body = reader.body(entry) if entry else None
@@ -173,7 +191,7 @@ class SnapshotMiddleware:
         notice = None
         if age > settings.SNAPSHOT_STALE_AFTER_SECONDS and PLACEHOLDER in body:
             notice = stale_notice(manifest.rendered_at, now)
-        evidence_until = manifest.evidence_until
+        evidence_until = _evidence_until(request, manifest)
         if evidence_until is not None and now > evidence_until and PLACEHOLDER in body:
             notice = (notice or b"") + monitoring_notice(evidence_until)
         if notice is not None:
@@ -248,6 +266,13 @@ class SnapshotMiddleware:
                 headers["Content-Encoding"] = "gzip"
             self._prepared[key, gzipped] = headers
         return self._prepared[key, gzipped]
+
+
+def _evidence_until(request: HttpRequest, manifest: Manifest) -> float | None:
+    found = page_of(request, manifest)
+    if found is None or not found[0]:
+        return manifest.evidence_until
+    return manifest.page_evidence.get(found[0])
 
 
 def _hsts() -> str:

@@ -107,9 +107,13 @@ class Manifest:
     # result (None: no monitored component); past it the page says monitoring is
     # delayed when served, even if no render comes to say so.
     evidence_until: float | None = None
-    # The host names other pages than the default one claim: the snapshot holds
-    # the default page's artifacts only, so their requests go on to the views.
-    other_hosts: list[str] = field(default_factory=list)
+    # The pages other than the default one: the host names they answer on (each
+    # to its page's slug), the slugs of those reached by their path alone, and
+    # when each one's evidence runs out. Their artifacts are keyed
+    # ``/p/<slug><path>``.
+    page_hosts: dict[str, str] = field(default_factory=dict)
+    path_pages: list[str] = field(default_factory=list)
+    page_evidence: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()

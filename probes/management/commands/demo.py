@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from probes.demo.load import demo_load, demo_staff_user
+from probes.demo.load import demo_load, demo_staff_user, internal_url
 from probes.demo.target import PATHS, Acme, set_broken
 
 DEFAULT_TARGET = "http://127.0.0.1:8001"
@@ -72,6 +72,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded (use --reset to reload).")
         password = demo_staff_user()
         self.stdout.write(f"Staff console: user 'demo', password '{password}'")
+        self.stdout.write(f"Employees' page (Acme internal): {internal_url(url)}/")
 
     def _toggle(self, path: str, *, broken: bool) -> None:
         for name in PATHS if path == "all" else (path,):
