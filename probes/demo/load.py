@@ -162,7 +162,7 @@ def internal_url(url: str) -> str:
 
 
 # What employees read beside the public timeline: the technical side of each step.
-_INTERNAL_DETAIL = {
+_INTERNAL_DETAIL: dict[str, tuple[str, str]] = {
     IncidentStatus.INVESTIGATING: (
         "Session store: TLS handshakes from the app servers fail after the 09:40 "
         "certificate rotation. On-call: platform team.",
