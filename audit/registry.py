@@ -43,6 +43,7 @@ class Audited:
 AUDITED: dict[str, Audited] = {
     "incidents.page": Audited(),
     "incidents.pagehost": Audited(),
+    "audience.pageaccess": Audited(secret=frozenset({"password_hash"})),
     "incidents.component": Audited(),
     "incidents.incident": Audited(),
     "incidents.incidentupdate": Audited(),

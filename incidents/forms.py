@@ -137,6 +137,12 @@ class PageForm(forms.ModelForm):
         model = Page
         fields = ("name", "slug", "url", "time_zone", "description")
 
+    url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=Page._meta.get_field("url").help_text,
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:

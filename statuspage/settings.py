@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "uptime",
     "probes",
     "notifications",
+    "audience",
     "tokens",
     "integrations",
     "access",
@@ -192,6 +193,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A private page's content only to those its rules let in (audience/).
+    "audience.middleware.AudienceMiddleware",
     # Whatever the request writes is recorded under its author (audit log).
     "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -366,6 +369,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # periodic tasks on "default" it would run late and its skipped slots go unrun.
 CELERY_TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "notifications"},
+    "audience.tasks.*": {"queue": "notifications"},
     "probes.tasks.probes_dispatch": {"queue": "dispatch"},
 }
 CELERY_TASK_ACKS_LATE = True
@@ -633,6 +637,15 @@ NOTIFICATIONS_ALLOW_PRIVATE_TARGETS = env_bool(
 # Sign-ups per client address. Behind a proxy, name the header that carries the
 # client's address (e.g. HTTP_X_REAL_IP), or every visitor shares the proxy's.
 SUBSCRIBE_RATE = env_str("SUBSCRIBE_RATE", "10/h")
+
+# --- Private pages (audience/) ---
+# How long a viewer's pass (a signed cookie) lets them in, and a mailed sign-in link
+# stays good; how many links an address gets an hour, and how many password tries
+# or link requests one network address makes.
+AUDIENCE_PASS_MAX_AGE_SECONDS = env_int("AUDIENCE_PASS_MAX_AGE_SECONDS", 12 * 3600)
+AUDIENCE_LINK_MAX_AGE_SECONDS = env_int("AUDIENCE_LINK_MAX_AGE_SECONDS", 15 * 60)
+AUDIENCE_LINKS_PER_ADDRESS = env_int("AUDIENCE_LINKS_PER_ADDRESS", 5)
+AUDIENCE_RATE = env_str("AUDIENCE_RATE", "20/h")
 RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY")
 
 # The management API (no endpoint yet) takes API tokens only. The public API v2

@@ -50,6 +50,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/integrations/", include("integrations.urls")),
     path("api/v1/", include(api_v1)),
+    path("", include("audience.urls")),
     path("", include("probes.urls")),
     path("", include("notifications.urls")),
     path("", include("visitor.urls")),

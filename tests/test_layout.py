@@ -30,6 +30,7 @@ APPS = [
     "configfile",
     "metrics",
     "visitor",
+    "audience",
 ]
 PACKAGES = [PROJECT, *APPS]
 # What each package must never import (the kit: no app at all).

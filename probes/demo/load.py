@@ -13,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from audience.models import PageAccess
+from audience.services import access_update, password_matches
 from incidents import services
 from incidents.models import (
     Component,
@@ -259,16 +261,34 @@ def _upcoming_maintenance(api: Component) -> None:
     )
 
 
+def _secret(name: str) -> str:
+    """A secret of the demo's, made once and kept in the var folder."""
+    path = Path(settings.VAR_DIR) / name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def demo_internal_access() -> str | None:
+    """Keep the employees' page private: its password (kept in the var folder) or
+    the demo staff user's sign-in lets one in. None when the page is not there."""
+    page = Page.objects.filter(slug=INTERNAL_SLUG).first()
+    if page is None:
+        return None
+    password = _secret("demo-internal-password")
+    access = PageAccess.objects.filter(page=page).first()
+    if access is None or not password_matches(access, password):
+        access_update(page=page, password=password, allow_staff=True)
+    return password
+
+
 def demo_staff_user() -> str:
     """Create the demo staff user once; its password is kept in the var folder."""
-    password_file = Path(settings.VAR_DIR) / "demo-password"
-    if password_file.exists():
-        password = password_file.read_text().strip()
-    else:
-        password = secrets.token_urlsafe(12)
-        password_file.parent.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password)
-        password_file.chmod(0o600)
+    password = _secret("demo-password")
     user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
     user.is_staff = user.is_superuser = True
     user.set_password(password)

@@ -501,6 +501,7 @@ def test_it_edits_the_page_settings(admin_client: Client) -> None:
     settings_url = listing["Location"]
     data = {
         "name": "Acme status",
+        "slug": "main",
         "url": "https://status.acme.test",
         "time_zone": "Europe/Berlin",
         "description": "How Acme is doing",

@@ -85,9 +85,22 @@ def test_it_loads_the_acme_page_with_history() -> None:
 def test_it_loads_the_employees_page_on_its_own_host_name(client: Client) -> None:
     output = run_demo("--url", "http://127.0.0.1:8000")
     internal = Page.objects.get(slug="internal")
-    assert "Employees' page (Acme internal): http://localhost:8000/" in output
+    found = re.search(
+        r"Employees' page \(Acme internal, private\): http://localhost:8000/ with "
+        r"the password '([^']+)', or signed in as 'demo'",
+        output,
+    )
+    assert found is not None, output
     assert internal.url == "http://localhost:8000"
     assert list(internal.hosts.values_list("name", flat=True)) == ["localhost"]
+    refused = client.get("/api/v2/summary.json", HTTP_HOST="localhost:8000")
+    assert refused.status_code == 401
+    # The password printed lets one in; loading again keeps it (and the passes).
+    signed_in = client.post(
+        "/access/", {"password": found[1]}, HTTP_HOST="localhost:8000"
+    )
+    assert signed_in.status_code == 302
+    assert found[1] in run_demo("--url", "http://127.0.0.1:8000")
 
     public = client.get("/api/v2/summary.json", HTTP_HOST="127.0.0.1:8000").json()
     employees = client.get("/api/v2/summary.json", HTTP_HOST="localhost:8000").json()

@@ -42,6 +42,7 @@ from visitor.snapshot.store import (
     _atomic_write,
     current_store,
     gzip_variant,
+    page_slug,
 )
 
 log = logging.getLogger(__name__)
@@ -168,9 +169,9 @@ def snapshot_export(*, to: Path, store: Store | None = None) -> list[str]:
 def _export_artifacts(manifest: Manifest, store: Store, to: Path) -> list[str]:
     client = store.connect()
     written = []
-    for entry in manifest.artifacts.values():
-        if entry.file is None:
-            continue
+    for key, entry in manifest.artifacts.items():
+        if entry.file is None or page_slug(key) in manifest.page_access:
+            continue  # a private page's artifacts never go to a public folder
         body = store.blob(entry.etag, client)
         if body is None:
             raise LookupError(f"Snapshot {manifest.version} lacks {entry.file}")

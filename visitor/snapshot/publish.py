@@ -22,6 +22,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from audience.selectors import private_pages
 from incidents.events import Change, Kind
 from incidents.evidence import Evidence, components_evidence
 from incidents.models import Page, PageHost
@@ -109,6 +110,7 @@ def _manifest(
                 "page_hosts": previous.page_hosts,
                 "path_pages": previous.path_pages,
                 "page_evidence": previous.page_evidence,
+                "page_access": previous.page_access,
             }
         ),
     )
@@ -121,7 +123,13 @@ def _pages(started: float) -> dict[str, Any]:
     evidence = components_evidence(now)
     hosts = PageHost.objects.exclude(page__is_default=True).select_related("page")
     others = Page.objects.filter(is_default=False)
+    private = private_pages()
+    pages = list(Page.objects.filter(pk__in=private))
     return {
+        "page_access": {
+            ("" if page.is_default else page.slug): private[page.pk].to_json()
+            for page in pages
+        },
         "evidence_until": _evidence_until(Page.get(), evidence, started),
         "page_hosts": {host.name: host.page.slug for host in hosts},
         "path_pages": sorted(others.filter(hosts=None).values_list("slug", flat=True)),

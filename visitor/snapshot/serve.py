@@ -23,10 +23,18 @@ from django.utils.html import format_html
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
+from audience.rules import Rules, allowed
 from kit.policy import default_policy
 from visitor.pages import PAGE_PATH, host_name
 from visitor.snapshot import artifacts
-from visitor.snapshot.store import Entry, Manifest, Reader, current_reader, gzip_encode
+from visitor.snapshot.store import (
+    Entry,
+    Manifest,
+    Reader,
+    current_reader,
+    gzip_encode,
+    page_slug,
+)
 
 # Where base.html lets the stale notice go; a comment, so exported pages show none.
 PLACEHOLDER = b"<!--heliograph:freshness-->"
@@ -156,6 +164,8 @@ class SnapshotMiddleware:
         self._prepared: dict[tuple[str, bool], dict[str, str]] = {}
         # A stale page's gzip, by key: (etag, notice, bytes). See ``_stale_gzip``.
         self._stale: dict[str, tuple[str, bytes, bytes]] = {}
+        # The private pages' rules, read once per snapshot version.
+        self._rules: dict[str, tuple[int, Rules]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method in ("GET", "HEAD") and not self._must_pass(request):
@@ -178,6 +188,8 @@ class SnapshotMiddleware:
         if manifest is None:
             return None
         key = artifact_key(request, manifest)
+        if key is not None and not self._let_in(request, manifest, key):
+            return None  # the views answer with the page's sign-in
         entry = manifest.artifacts.get(key) if key else None
         body = reader.body(entry) if entry else None
         if key is None or entry is None or body is None:
@@ -186,6 +198,10 @@ class SnapshotMiddleware:
         headers = dict(
             self._fixed_headers(manifest.version, key, entry, gzipped is not None)
         )
+        if page_slug(key) in manifest.page_access:
+            # This visitor's, never a shared cache's.
+            headers["Cache-Control"] = "private, no-cache"
+            headers["Vary"] = ", ".join(v for v in (headers.get("Vary"), "Cookie") if v)
         now = time.time()
         age = max(0, int(now - manifest.rendered_at))
         notice = None
@@ -216,6 +232,19 @@ class SnapshotMiddleware:
         return HttpResponse(
             b"" if request.method == "HEAD" else content, headers=headers
         )
+
+    def _let_in(self, request: HttpRequest, manifest: Manifest, key: str) -> bool:
+        """A public page's artifact, or a private one's for whom its rules let in."""
+        raw = manifest.page_access.get(page_slug(key))
+        if raw is None:
+            return True
+        cached = self._rules.get(page_slug(key))
+        if cached is None or cached[0] != manifest.version:
+            cached = self._rules[page_slug(key)] = (
+                manifest.version,
+                Rules.from_json(raw),
+            )
+        return allowed(request, cached[1])
 
     def _gzip_body(
         self, request: HttpRequest, reader: Reader, entry: Entry

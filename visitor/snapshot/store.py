@@ -114,6 +114,9 @@ class Manifest:
     page_hosts: dict[str, str] = field(default_factory=dict)
     path_pages: list[str] = field(default_factory=list)
     page_evidence: dict[str, float | None] = field(default_factory=dict)
+    # The private pages' rules (audience.rules.Rules.to_json()), by slug ("" for
+    # the default page): their artifacts go only to those the rules let in.
+    page_access: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -123,6 +126,13 @@ class Manifest:
         raw: dict[str, Any] = json.loads(data)
         entries = {key: Entry(**value) for key, value in raw.pop("artifacts").items()}
         return cls(artifacts=entries, **raw)
+
+
+def page_slug(key: str) -> str:
+    """The slug of the page an artifact key is of ("" for the default page)."""
+    if key.startswith("/p/"):
+        return key[3:].split("/", 1)[0].split("?", 1)[0]
+    return ""
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

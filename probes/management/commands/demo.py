@@ -10,7 +10,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from probes.demo.load import demo_load, demo_staff_user, internal_url
+from probes.demo.load import (
+    demo_internal_access,
+    demo_load,
+    demo_staff_user,
+    internal_url,
+)
 from probes.demo.target import PATHS, Acme, set_broken
 
 DEFAULT_TARGET = "http://127.0.0.1:8001"
@@ -72,7 +77,12 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already loaded (use --reset to reload).")
         password = demo_staff_user()
         self.stdout.write(f"Staff console: user 'demo', password '{password}'")
-        self.stdout.write(f"Employees' page (Acme internal): {internal_url(url)}/")
+        internal = demo_internal_access()
+        if internal is not None:
+            self.stdout.write(
+                f"Employees' page (Acme internal, private): {internal_url(url)}/ "
+                f"with the password '{internal}', or signed in as 'demo'"
+            )
 
     def _toggle(self, path: str, *, broken: bool) -> None:
         for name in PATHS if path == "all" else (path,):

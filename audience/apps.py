@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AudienceConfig(AppConfig):
+    name = "audience"
+    verbose_name = "Who may view each page"
