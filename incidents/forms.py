@@ -82,6 +82,21 @@ def _notify_field() -> forms.BooleanField:
     return forms.BooleanField(label="Notify subscribers", required=False, initial=True)
 
 
+class PageChoiceField(forms.ModelMultipleChoiceField):
+    """Pages as checkboxes, each by its name."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj: Page) -> str:
+        return obj.name
+
+
+def several_pages() -> bool:
+    """Whether the install has more than one page: only then do the console's forms
+    ask which pages show an incident or an update."""
+    return Page.objects.count() > 1
+
+
 def _console_order(component: Component) -> tuple[int, int, int, int]:
     """The public page's order: top-level rows by position, children under them."""
     group = component.group
@@ -224,11 +239,21 @@ class IncidentOpenForm(ComponentStatusesForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if several_pages():
+            self.fields["pages"] = PageChoiceField(
+                queryset=Page.objects.all(),
+                required=False,
+                label="Show this incident on",
+                help_text="It is also on the pages of the components it affects. "
+                "Leave all unchecked for those alone (or the default page if they "
+                "are on none).",
+            )
         self.add_component_fields({})
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
+            "pages": list(data.get("pages") or ()),
             "name": data["name"],
             "status": data["status"],
             "body": data["body"],
@@ -263,7 +288,32 @@ class IncidentUpdateForm(ComponentStatusesForm):
             incident.status if incident.status in statuses else IncidentStatus.RESOLVED
         )
         self.affected = list(incident.components.live())
+        if several_pages():
+            self._add_shown_on_field(incident)
         self.add_component_fields({c.pk: c.status for c in self.affected})
+
+    def _add_shown_on_field(self, incident: Incident) -> None:
+        self.incident_pages = list(incident.pages.all())
+        self.fields["shown_on"] = PageChoiceField(
+            queryset=incident.pages.all(),
+            initial=[page.pk for page in self.incident_pages],
+            label="Show this update on",
+            error_messages={
+                "required": "Choose at least one of the incident's pages.",
+                "invalid_choice": "This incident is not on that page: an update can "
+                "be limited only to the incident's own pages.",
+            },
+            help_text="Leave a page unchecked to keep this update off it: an "
+            "internal update.",
+        )
+
+    def _shown_on(self) -> list[Page] | None:
+        """The pages chosen, or None when they are all the incident's: the update is
+        then shown on every page the incident is on, now or later."""
+        chosen = list(self.cleaned_data.get("shown_on") or ())
+        if not chosen or {p.pk for p in chosen} >= {p.pk for p in self.incident_pages}:
+            return None
+        return chosen
 
     def service_kwargs(self, *, resolve: bool = False) -> dict[str, Any]:
         """The update to post; ``resolve`` is the "Resolve" button's shortcut.
@@ -284,6 +334,7 @@ class IncidentUpdateForm(ComponentStatusesForm):
         return {
             "status": status,
             "body": data["body"],
+            "shown_on": self._shown_on(),
             "display_at": data["display_at"],
             "deliver_notifications": data["deliver_notifications"],
             # Left alone, a maintenance's components go in and out by themselves.

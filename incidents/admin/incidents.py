@@ -54,7 +54,9 @@ def _timeline(incident: Incident) -> list[tuple[IncidentUpdate, list[str]]]:
 
     return [
         (update, [change(entry) for entry in update.affected_components or []])
-        for update in incident.updates.select_related("author")
+        for update in incident.updates.select_related("author").prefetch_related(
+            "shown_on"
+        )
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import services
 from incidents.models import (
     Component,
     ComponentStatusChange,
@@ -43,7 +45,10 @@ def filled(form: forms.BaseForm, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in form.fields:
         value = form[name].value()
-        if value in (None, False, ""):
+        if value in (None, False, "", []):
+            continue
+        if isinstance(value, list):
+            data[form.add_prefix(name)] = [str(item) for item in value]
             continue
         data[form.add_prefix(name)] = "on" if value is True else str(value)
     for name, value in overrides.items():
@@ -490,6 +495,131 @@ def test_it_moves_a_maintenance_through_its_statuses(admin_client: Client) -> No
     maintenance.refresh_from_db()
     database.refresh_from_db()
     assert (maintenance.status, database.status) == ("completed", "operational")
+
+
+# Several pages: which pages show an incident and each update ------------------------
+
+
+@pytest.fixture
+def two_pages() -> tuple[Page, Page]:
+    """Acme's public page (the default) and its employees' page on ``localhost``."""
+    public = make_page(name="Acme")
+    internal = services.page_create(
+        name="Acme internal", slug="internal", hosts=["localhost"]
+    )
+    return public, internal
+
+
+def summary_updates(client: Client, host: str) -> list[str]:
+    response = client.get("/api/v2/summary.json", HTTP_HOST=host)
+    [incident] = json.loads(response.content)["incidents"]
+    return [update["body"] for update in incident["incident_updates"]]
+
+
+def test_it_posts_an_internal_update_on_the_chosen_pages_alone(
+    admin_client: Client, client: Client, two_pages: tuple[Page, Page]
+) -> None:
+    public, internal = two_pages
+    login = make_component(name="Login", pages=[public, internal])
+    incident = make_incident(
+        body="Some users cannot sign in.", component_statuses={login: "major_outage"}
+    )
+    form = admin_client.get(change_url(incident)).context["update_form"]
+    assert form["shown_on"].value() == [public.pk, internal.pk]
+
+    response = post_update(
+        admin_client,
+        incident,
+        status="identified",
+        body="The session store failed over.",
+        shown_on=[str(internal.pk)],
+    )
+
+    assert response.status_code == 302
+    update = incident.updates.first()
+    assert update is not None and list(update.shown_on.all()) == [internal]
+    assert summary_updates(client, "localhost") == [
+        "The session store failed over.",
+        "Some users cannot sign in.",
+    ]
+    assert summary_updates(client, "127.0.0.1") == ["Some users cannot sign in."]
+    page = admin_client.get(change_url(incident)).content.decode()
+    assert "Shown only on Acme internal" in page
+
+
+def test_it_shows_an_update_on_every_page_of_the_incident_by_default(
+    admin_client: Client, two_pages: tuple[Page, Page]
+) -> None:
+    public, internal = two_pages
+    login = make_component(name="Login", pages=[public, internal])
+    incident = make_incident(component_statuses={login: "major_outage"})
+
+    response = post_update(admin_client, incident, status="identified", body="Found.")
+
+    assert response.status_code == 302
+    update = incident.updates.get(body="Found.")
+    assert list(update.shown_on.all()) == []  # every page, now and later
+
+
+def test_it_refuses_an_update_on_a_page_the_incident_is_not_on(
+    admin_client: Client, two_pages: tuple[Page, Page]
+) -> None:
+    public, internal = two_pages
+    incident = make_incident(
+        component_statuses={make_component(name="API"): "major_outage"}
+    )
+    assert list(incident.pages.all()) == [public]
+
+    response = post_update(
+        admin_client, incident, status="identified", shown_on=[str(internal.pk)]
+    )
+
+    assert response.status_code == 200
+    errors = response.context["update_form"].errors
+    assert "This incident is not on that page" in errors["shown_on"][0]
+    assert incident.updates.count() == 1
+    refused = post_update(admin_client, incident, status="identified", shown_on=[])
+    assert "Choose at least one" in refused.context["update_form"].errors["shown_on"][0]
+    assert incident.updates.count() == 1
+
+
+def test_it_opens_an_incident_on_the_chosen_pages(
+    admin_client: Client, two_pages: tuple[Page, Page]
+) -> None:
+    public, internal = two_pages
+    api = make_component(name="API", pages=[public])
+    form = admin_client.get(OPEN_INCIDENT).context["form"]
+    assert form["pages"].value() in (None, [])
+
+    chosen = filled(form, name="Drill", pages=[str(internal.pk)])
+    admin_client.post(OPEN_INCIDENT, chosen)
+    outage = {f"component_{api.pk}": "major_outage"}
+    by_components = filled(form, name="API down", **outage)
+    admin_client.post(OPEN_INCIDENT, by_components)
+    neither = filled(form, name="Something")
+    admin_client.post(OPEN_INCIDENT, neither)
+
+    def pages_of(name: str) -> list[Page]:
+        return list(Incident.objects.get(name=name).pages.all())
+
+    assert pages_of("Drill") == [internal]
+    assert pages_of("API down") == [public]
+    assert pages_of("Something") == [public]  # the default page
+
+
+def test_it_asks_for_no_pages_when_the_install_has_one(admin_client: Client) -> None:
+    make_page(name="Acme")
+    incident = make_incident(
+        component_statuses={make_component(name="API"): "major_outage"}
+    )
+
+    open_form = admin_client.get(OPEN_INCIDENT).context["form"]
+    update_form = admin_client.get(change_url(incident)).context["update_form"]
+
+    assert "pages" not in open_form.fields
+    assert "shown_on" not in update_form.fields
+    response = post_update(admin_client, incident, status="identified")
+    assert response.status_code == 302
 
 
 # Page settings and access -------------------------------------------------------------
