@@ -76,8 +76,10 @@ def maintenance_schedule(
     deliver_notifications: bool = True,
     actor: User = None,
     pages: Iterable[Page] = (),
+    shown_on: Iterable[Page] | None = None,
 ) -> Incident:
-    """Schedule a window, on ``pages`` and on those of its components."""
+    """Schedule a window, on ``pages`` and on those of its components; its first
+    update is shown on them all, or only on ``shown_on``."""
     _window_check(scheduled_for, scheduled_until)
     components = list(components)
     _check_component_statuses(
@@ -105,6 +107,7 @@ def maintenance_schedule(
         component_statuses={},
         deliver_notifications=deliver_notifications,
         actor=actor,
+        shown_on=shown_on,
     )
     maintenance.refresh_from_db()
     return maintenance

@@ -9,15 +9,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from incidents import events
+from incidents import events, services
 from incidents.models import (
     ComponentStatusChange,
     Incident,
     IncidentTemplate,
+    Page,
     StatusSource,
 )
 from tests.api_helpers import api_client, body, v1
-from tests.conftest import make_component, make_incident, make_maintenance
+from tests.conftest import (
+    make_component,
+    make_incident,
+    make_maintenance,
+    make_page,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -371,3 +377,104 @@ def test_it_refuses_fields_a_change_cannot_use_rather_than_ignoring_them() -> No
         assert response.status_code == 400, fields
         assert field in body(response)["errors"], fields
     assert incident.updates.count() == 1
+
+
+# Updates shown on some of the incident's pages ---------------------------------------
+
+
+def two_pages() -> tuple[Page, Page]:
+    public = make_page(name="Acme")
+    internal = services.page_create(
+        name="Acme internal", slug="internal", hosts=["localhost"]
+    )
+    return public, internal
+
+
+def test_it_posts_an_update_shown_only_on_some_of_the_incidents_pages() -> None:
+    public, internal = two_pages()
+    login = make_component(name="Login", pages=[public, internal])
+    api = api_client()
+    created = api.post(
+        v1("incidents"),
+        {
+            "incident": {
+                "name": "Sign-in",
+                "components": {login.public_id: "major_outage"},
+            }
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    incident_id = body(created)["id"]
+
+    response = api.patch(
+        v1(f"incidents/{incident_id}"),
+        {
+            "incident": {
+                "status": "identified",
+                "body": "The session store failed over.",
+                "shown_on_page_ids": [internal.public_id],
+            }
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    updates = body(response)["incident_updates"]
+    assert [u["shown_on_page_ids"] for u in updates] == [[internal.public_id], []]
+    update = Incident.objects.get(public_id=incident_id).updates.first()
+    assert update is not None and list(update.shown_on.all()) == [internal]
+    one = api.get(v1(f"incidents/{incident_id}/incident_updates/{update.public_id}"))
+    assert body(one)["shown_on_page_ids"] == [internal.public_id]
+
+
+def test_it_opens_an_incident_on_the_page_in_its_path_with_an_internal_update() -> None:
+    public, internal = two_pages()
+    path = f"/api/v1/pages/{internal.public_id}/incidents"
+
+    response = api_client().post(
+        path,
+        {"incident": {"name": "Drill", "shown_on_page_ids": [internal.public_id]}},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    incident = Incident.objects.get(public_id=body(response)["id"])
+    assert list(incident.pages.all()) == [internal]
+    assert list(incident.updates.get().shown_on.all()) == [internal]
+
+
+def test_it_refuses_unknown_and_foreign_pages_for_an_update_writing_nothing() -> None:
+    public, internal = two_pages()
+    api_component = make_component(name="API", pages=[public])
+    incident = make_incident(component_statuses={api_component: "major_outage"})
+    api = api_client()
+    path = v1(f"incidents/{incident.public_id}")
+
+    for ids in (["nope"], [internal.public_id]):
+        change = {
+            "status": "identified",
+            "components": {api_component.public_id: "degraded_performance"},
+            "shown_on_page_ids": ids,
+        }
+        response = api.patch(path, {"incident": change}, format="json")
+        assert response.status_code == 400, response.content
+        assert "incident.shown_on_page_ids" in body(response)["errors"]
+    alone = api.patch(
+        path, {"incident": {"shown_on_page_ids": [public.public_id]}}, format="json"
+    )
+    assert alone.status_code == 400
+    assert "incident.shown_on_page_ids" in body(alone)["errors"]
+    opened = api.post(
+        v1("incidents"),
+        {"incident": {"name": "x", "shown_on_page_ids": [internal.public_id]}},
+        format="json",
+    )
+    assert opened.status_code == 400
+    assert "incident.shown_on_page_ids" in body(opened)["errors"]
+
+    incident.refresh_from_db()
+    api_component.refresh_from_db()
+    assert (incident.status, api_component.status) == ("investigating", "major_outage")
+    assert incident.updates.count() == 1
+    assert list(Incident.objects.all()) == [incident]

@@ -29,6 +29,7 @@ from incidents.models import (
     IncidentTemplate,
     IncidentUpdate,
     MaintenanceStatus,
+    Page,
     StatusSource,
 )
 from kit.api.base import by_public_id, envelope, refusals
@@ -36,7 +37,7 @@ from kit.api.pagination import PagePagination
 
 from . import serializers as s
 
-RENAMED = {"group": "group_id"}
+RENAMED = {"group": "group_id", "shown_on": "shown_on_page_ids"}
 SEARCH = OpenApiParameter(
     "q", OpenApiTypes.STR, description="Only incidents whose name contains this."
 )
@@ -69,7 +70,7 @@ def _refuse_unchangeable(fields: dict[str, Any]) -> None:
         raise ValidationError(
             {"incident.template_id": ["A template applies when creating an incident."]}
         )
-    for name in ("display_at", "deliver_notifications"):
+    for name in ("display_at", "deliver_notifications", "shown_on_page_ids"):
         if name in fields and not any(key in fields for key in POSTING):
             raise ValidationError(
                 {
@@ -100,7 +101,10 @@ class IncidentViewSet(ResourceViewSet):
             "components", queryset=Component.objects.select_related("group")
         )
         updates: Any = Prefetch(
-            "updates", queryset=IncidentUpdate.objects.select_related("incident")
+            "updates",
+            queryset=IncidentUpdate.objects.select_related("incident").prefetch_related(
+                "shown_on"
+            ),
         )
         shown = Incident.objects.filter(pages=self.page)
         return shown.prefetch_related(components, updates).order_by(
@@ -149,9 +153,10 @@ class IncidentViewSet(ResourceViewSet):
         fields = self.read_body(s.IncidentInput)
         self._fill_from_template(fields)
         statuses = self._component_statuses(fields)
+        shown_on = self._shown_on(fields)
         with refusals("incident", RENAMED):
             if self._is_maintenance(fields):
-                incident = self._schedule(fields, statuses)
+                incident = self._schedule(fields, statuses, shown_on)
             else:
                 incident = services.incident_create(
                     name=fields["name"],
@@ -164,6 +169,7 @@ class IncidentViewSet(ResourceViewSet):
                     actor=request.user,
                     source=StatusSource.API,
                     pages=[self.page],
+                    shown_on=shown_on,
                 )
         return self.respond(self.get_queryset().get(pk=incident.pk), 201)
 
@@ -173,6 +179,7 @@ class IncidentViewSet(ResourceViewSet):
         fields = self.read_body(s.IncidentInput, partial=True)
         _refuse_unchangeable(fields)
         statuses = self._component_statuses(fields)
+        shown_on = self._shown_on(fields)
         with refusals("incident", RENAMED):
             if "impact_override" in fields:
                 fields["impact_override"] = fields["impact_override"] or ""
@@ -192,6 +199,7 @@ class IncidentViewSet(ResourceViewSet):
                     deliver_notifications=fields.get("deliver_notifications", True),
                     actor=request.user,
                     source=StatusSource.API,
+                    shown_on=shown_on,
                 )
         return self.respond(self.get_queryset().get(pk=incident.pk))
 
@@ -228,7 +236,10 @@ class IncidentViewSet(ResourceViewSet):
         )
 
     def _schedule(
-        self, fields: dict[str, Any], statuses: dict[Component, str]
+        self,
+        fields: dict[str, Any],
+        statuses: dict[Component, str],
+        shown_on: list[Page] | None,
     ) -> Incident:
         missing = [k for k in ("scheduled_for", "scheduled_until") if k not in fields]
         if missing:
@@ -249,6 +260,7 @@ class IncidentViewSet(ResourceViewSet):
             deliver_notifications=fields.get("deliver_notifications", True),
             actor=self.request.user,
             pages=[self.page],
+            shown_on=shown_on,
         )
         status = fields.get("status", MaintenanceStatus.SCHEDULED)
         if status != MaintenanceStatus.SCHEDULED:
@@ -257,8 +269,17 @@ class IncidentViewSet(ResourceViewSet):
                 status=status,
                 actor=self.request.user,
                 source=StatusSource.API,
+                shown_on=shown_on,
             )
         return maintenance
+
+    def _shown_on(self, fields: dict[str, Any]) -> list[Page] | None:
+        """The pages named by ``shown_on_page_ids``; the service checks that the
+        incident is on each."""
+        ids = fields.get("shown_on_page_ids")
+        if not ids:
+            return None
+        return by_public_id(Page.objects.all(), ids, "incident.shown_on_page_ids")
 
     def _component_statuses(self, fields: dict[str, Any]) -> dict[Component, str]:
         """``components`` sets statuses; ``component_ids`` attaches without a change."""
@@ -302,8 +323,10 @@ class IncidentUpdateViewSet(ResourceViewSet):
             Incident.objects.filter(pages=self.page),
             public_id=self.kwargs.get("incident_id", ""),
         )
-        return IncidentUpdate.objects.filter(incident=incident).select_related(
-            "incident"
+        return (
+            IncidentUpdate.objects.filter(incident=incident)
+            .select_related("incident")
+            .prefetch_related("shown_on")
         )
 
     @extend_schema(

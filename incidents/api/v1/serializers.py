@@ -154,6 +154,10 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
     affected_components = AffectedComponentSerializer(
         many=True, allow_null=True, read_only=True
     )
+    shown_on_page_ids = serializers.SerializerMethodField(
+        help_text="The ids of the incident's pages that show this update; an empty "
+        "list: every page the incident is on."
+    )
 
     class Meta:
         model = IncidentUpdate
@@ -165,10 +169,15 @@ class IncidentUpdateSerializer(serializers.ModelSerializer):
             "display_at",
             "deliver_notifications",
             "affected_components",
+            "shown_on_page_ids",
             "created_at",
             "updated_at",
         )
         read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_shown_on_page_ids(self, update: IncidentUpdate) -> list[str]:
+        return [page.public_id for page in update.shown_on.all()]
 
 
 class IncidentSerializer(serializers.ModelSerializer):
@@ -253,6 +262,13 @@ class IncidentInput(serializers.Serializer):
     scheduled_auto_in_progress = Flag(required=False)
     scheduled_auto_completed = Flag(required=False)
     template_id = Text(max_length=12, required=False)
+    shown_on_page_ids = serializers.ListField(
+        child=Text(max_length=12),
+        required=False,
+        max_length=100,
+        help_text="The update being posted is shown only on these of the incident's "
+        "pages (an internal update); absent or empty: on every page it is on.",
+    )
 
     def validate_components(self, value: dict[str, str]) -> dict[str, str]:
         if len(value) > 1000:
