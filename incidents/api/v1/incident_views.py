@@ -9,6 +9,7 @@ subscribers unless ``deliver_notifications`` is false; ``name`` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -239,7 +240,7 @@ class IncidentViewSet(ResourceViewSet):
         self,
         fields: dict[str, Any],
         statuses: dict[Component, str],
-        shown_on: list[Page] | None,
+        shown_on: Sequence[Page] | None,
     ) -> Incident:
         missing = [k for k in ("scheduled_for", "scheduled_until") if k not in fields]
         if missing:
@@ -273,7 +274,7 @@ class IncidentViewSet(ResourceViewSet):
             )
         return maintenance
 
-    def _shown_on(self, fields: dict[str, Any]) -> list[Page] | None:
+    def _shown_on(self, fields: dict[str, Any]) -> Sequence[Page] | None:
         """The pages named by ``shown_on_page_ids``; the service checks that the
         incident is on each."""
         ids = fields.get("shown_on_page_ids")
