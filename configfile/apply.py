@@ -47,15 +47,19 @@ def read_file(text: str, filename: str) -> tuple[schema.ConfigSpec, Source]:
 def make_plan(spec: schema.ConfigSpec, *, prune: bool, write: Writer) -> plan.Plan:
     stored = Stored.read()
     write.registry = {key: found[0] for key, found in stored.components.items()}
+    names = plan.page_names(spec, stored, prune)
+    write.pages = {names.slug_of(page): page for page in stored.pages.values()}
+    write.default_page_slug = names.default
     the_plan = plan.Plan()
-    plan.page_changes(spec, the_plan, write)
-    doomed = plan.component_changes(spec, stored, the_plan, write, prune)
+    plan.page_changes(spec, stored, the_plan, write)
+    doomed = plan.component_changes(spec, stored, names, the_plan, write, prune)
     refs = plan.references(spec, stored, prune)
     write.keys = refs.by_reference
     objects.probe_changes(spec, stored, refs, the_plan, write)
-    objects.template_changes(spec, stored, refs, the_plan, write)
+    objects.template_changes(spec, stored, refs, names, the_plan, write)
     if prune:
         objects.prune_changes(spec, stored, doomed, the_plan, write)
+        plan.page_prune(spec, stored, the_plan, write)
     return the_plan
 
 

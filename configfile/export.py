@@ -27,17 +27,19 @@ from .schema import (
     VERSION,
 )
 from .source import ConfigError
-from .state import Stored, key_of, reference
+from .state import FIRST_PAGE_SLUG, PageNames, Stored, host_names, key_of, reference
 
 
 def export() -> str:
     stored = Stored.read()
     _refuse_ambiguous(stored)
-    page = Page.objects.default() or Page()
+    default = stored.default_page.slug if stored.default_page else FIRST_PAGE_SLUG
+    names = PageNames(default, set(stored.pages))
     document = {
         "version": VERSION,
-        "page": _chosen(page, PAGE_FIELDS),
-        "components": [_component(c, stored) for c in stored.level(None)],
+        # The default page first: a file's first page is its default.
+        "pages": [_page(page) for page in stored.pages.values()],
+        "components": [_component(c, stored, names) for c in stored.level(None)],
         "probes": [
             _probe(p, stored) for ps in sorted(stored.probes.items()) for p in ps[1]
         ],
@@ -77,11 +79,26 @@ def _chosen(thing: Any, fields: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value != fields[name][1]}
 
 
-def _component(component: Component, stored: Stored) -> dict[str, Any]:
+def _page(page: Page) -> dict[str, Any]:
+    exported: dict[str, Any] = {"name": page.name, "slug": page.slug}
+    hosts = host_names(page)
+    if hosts:
+        exported["hosts"] = hosts
+    chosen = _chosen(page, PAGE_FIELDS)
+    chosen.pop("name", None)
+    return {**exported, **chosen}
+
+
+def _component(
+    component: Component, stored: Stored, names: PageNames
+) -> dict[str, Any]:
     exported = {"name": component.name, **_chosen(component, COMPONENT_FIELDS)}
+    pages = sorted(component.pages.all(), key=lambda p: (not p.is_default, p.slug))
+    if [page.slug for page in pages] != [names.default]:  # not the default alone
+        exported["pages"] = [page.slug for page in pages]
     if component.is_group:
         exported["components"] = [
-            _component(child, stored) for child in stored.level(component.name)
+            _component(child, stored, names) for child in stored.level(component.name)
         ]
     return exported
 
@@ -106,11 +123,10 @@ def _probe(probe: Probe, stored: Stored) -> dict[str, Any]:
 
 def _template(template: IncidentTemplate) -> dict[str, Any]:
     live = [c for c in template.components.all() if not c.is_deleted]
-    return {
-        "name": template.name,
-        **_chosen(template, TEMPLATE_FIELDS),
-        "components": sorted(reference(key_of(c)) for c in live),
-    }
+    exported = {"name": template.name, **_chosen(template, TEMPLATE_FIELDS)}
+    if template.page is not None:
+        exported["page"] = template.page.slug
+    return {**exported, "components": sorted(reference(key_of(c)) for c in live)}
 
 
 def shortest_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:

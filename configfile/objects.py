@@ -15,6 +15,7 @@ from .schema import PROBE_FIELDS, ConfigSpec, ProbeSpec, TemplateSpec
 from .source import Problem
 from .state import (
     Key,
+    PageNames,
     References,
     Stored,
     key_of,
@@ -144,13 +145,26 @@ def _resolve(refs: References, wanted: str, path: Any, plan: Plan) -> Key | None
 
 
 def template_changes(
-    spec: ConfigSpec, stored: Stored, refs: References, plan: Plan, write: Writer
+    spec: ConfigSpec,
+    stored: Stored,
+    refs: References,
+    names: PageNames,
+    plan: Plan,
+    write: Writer,
 ) -> None:
     for template_spec in spec.templates:
         keys = _template_keys(template_spec, refs, plan)
+        page = template_spec.page
+        if page is not None and page not in names.slugs:
+            message = f"no page '{page}' in the file or the database"
+            plan.problems.append(Problem((*template_spec.path, "page"), message))
         if keys is None:
             continue
-        wanted = {**template_spec.fields, "components": sorted(map(reference, keys))}
+        wanted = {
+            **template_spec.fields,
+            "page": page,
+            "components": sorted(map(reference, keys)),
+        }
         template = stored.templates.get(template_spec.name)
         if template is None:
             run = write.template_create(template_spec, keys)
@@ -159,6 +173,7 @@ def template_changes(
             )
             continue
         current = {name: getattr(template, name) for name in template_spec.fields}
+        current["page"] = template.page and names.slug_of(template.page)
         current["components"] = sorted(
             reference(key_of(c)) for c in template.components.all() if not c.is_deleted
         )

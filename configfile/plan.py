@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.models import Component, Page
+from notifications.models import Subscriber
 
-from .schema import ComponentSpec, ConfigSpec
+from .schema import ComponentSpec, ConfigSpec, PageSpec
 from .source import Path, Problem
-from .state import Key, References, Stored, reference
+from .state import (
+    FIRST_PAGE_SLUG,
+    Key,
+    PageNames,
+    References,
+    Stored,
+    host_names,
+    reference,
+)
 from .writer import Writer
 
 Diff = tuple[str, Any, Any]
@@ -85,15 +94,91 @@ class Plan:
         return ", ".join(f"{counts[sign]} {word}" for sign, word in SIGNS.items())
 
 
-def page_changes(spec: ConfigSpec, plan: Plan, write: Writer) -> None:
+def page_names(spec: ConfigSpec, stored: Stored, prune: bool) -> PageNames:
+    """The file's slug of the default page, and every page there will be (the
+    ones the file does not name are kept unless pruned)."""
+    default = spec.default_page()
+    if spec.pages is not None and default is not None and default.slug:
+        slug = default.slug
+    elif stored.default_page is not None:
+        slug = stored.default_page.slug
+    else:
+        slug = FIRST_PAGE_SLUG
+    names = PageNames(slug, {slug})
+    names.slugs |= {page.slug for page in spec.pages or [] if page.slug}
+    if not (prune and spec.pages is not None):
+        names.slugs |= {names.slug_of(page) for page in stored.pages.values()}
+    return names
+
+
+def page_changes(spec: ConfigSpec, stored: Stored, plan: Plan, write: Writer) -> None:
+    """The ``page`` section's settings of the default page, or each of ``pages``
+    (the default one first, as the others may take a slug it gives up)."""
+    if spec.pages is not None:
+        for page_spec in sorted(spec.pages, key=lambda page: not page.is_default):
+            _page_change(page_spec, stored, plan, write)
+        return
     if spec.page is None:
         return  # a file without a page section leaves the page settings alone
-    page = Page.objects.default() or Page()
+    page = stored.default_page or Page()
     current = {name: getattr(page, name) for name in spec.page.fields}
     diffs = differences(current, spec.page.fields)
     if diffs:
         run = write.page(spec.page.fields)
         plan.add(Change("~", "page", "", spec.page.path, run, diffs))
+
+
+def _page_change(spec: PageSpec, stored: Stored, plan: Plan, write: Writer) -> None:
+    slug = spec.slug or ""
+    found = stored.pages.get(slug)
+    if spec.is_default and found is not None and not found.is_default:
+        message = (
+            f"'{slug}' is another page than the default in the database; the file "
+            "does not change which page is the default: mark that one 'default: true'"
+        )
+        plan.problems.append(Problem((*spec.path, "slug"), message))
+        return
+    page = stored.default_page if spec.is_default else found
+    if page is not None and page.is_default and not spec.is_default:
+        page = None  # the file gives the default page another slug: a new page
+    if page is None and not spec.is_default:
+        plan.add(Change("+", "page", slug, spec.path, write.page_create(spec)))
+        return
+    wanted = {**spec.fields, "slug": slug, "hosts": _hosts(spec.hosts or [])}
+    shown = page or Page(slug=FIRST_PAGE_SLUG)
+    current = {name: getattr(shown, name) for name in spec.fields}
+    current.update(slug=shown.slug, hosts=host_names(page) if page else [])
+    diffs = differences(current, wanted)
+    if diffs:
+        changed = {name: new for name, new in wanted.items() if current[name] != new}
+        run = write.page_update(page, slug, changed)
+        plan.add(Change("~", "page", slug, spec.path, run, diffs))
+
+
+def _hosts(hosts: list[str]) -> list[str]:
+    """Host names as the page service keeps them."""
+    return sorted({host.strip().lower().rstrip(".") for host in hosts if host.strip()})
+
+
+def page_prune(spec: ConfigSpec, stored: Stored, plan: Plan, write: Writer) -> None:
+    """With ``--prune`` and a ``pages`` section: delete the pages it does not name,
+    never one that has subscribers (they would go with it)."""
+    if spec.pages is None:
+        return
+    named = {page.slug for page in spec.pages}
+    for slug, page in stored.pages.items():
+        if page.is_default or slug in named:
+            continue
+        count = Subscriber.objects.filter(page=page).count()
+        if count:
+            message = (
+                f"the page '{slug}' ({page.name}) is not in the file, but --prune "
+                f"keeps it: it has {count} subscriber(s), who would be deleted with "
+                "it; name it in the file, or remove them in the console first"
+            )
+            plan.problems.append(Problem(("pages",), message))
+            continue
+        plan.add(Change("-", "page", slug, (), write.page_delete(page)))
 
 
 def every_key(spec: ConfigSpec, stored: Stored, prune: bool) -> dict[Key, bool]:
@@ -110,16 +195,21 @@ def every_key(spec: ConfigSpec, stored: Stored, prune: bool) -> dict[Key, bool]:
 
 
 def component_changes(
-    spec: ConfigSpec, stored: Stored, plan: Plan, write: Writer, prune: bool
+    spec: ConfigSpec,
+    stored: Stored,
+    names: PageNames,
+    plan: Plan,
+    write: Writer,
+    prune: bool,
 ) -> list[Component]:
     """Plan each level's components in file order, then the ones the file does not
     name (kept after them, or deleted with ``prune``). Returns those to delete,
     children before their groups."""
-    doomed = _level_changes(None, spec.components, stored, plan, write, prune)
+    doomed = _level_changes(None, spec.components, stored, names, plan, write, prune)
     for top in spec.components:
         if top.is_group:
             doomed[:0] = _level_changes(
-                top.name, top.children, stored, plan, write, prune
+                top.name, top.children, stored, names, plan, write, prune
             )
     for group in [c for c in doomed if c.is_group]:
         doomed[:0] = stored.level(group.name)
@@ -130,6 +220,7 @@ def _level_changes(
     group: str | None,
     specs: list[ComponentSpec],
     stored: Stored,
+    names: PageNames,
     plan: Plan,
     write: Writer,
     prune: bool,
@@ -138,7 +229,8 @@ def _level_changes(
     others = [c for c in stored.level(group) if (group, c.name) not in named]
     for position, spec in enumerate(specs):
         spec.position = position
-        _component_change(spec, stored, plan, write)
+        pages = _wanted_pages(spec, stored, names, plan, prune)
+        _component_change(spec, pages, stored, names, plan, write)
     if prune:
         return others
     for position, component in enumerate(others, start=len(specs)):
@@ -151,8 +243,38 @@ def _level_changes(
     return []
 
 
+def _wanted_pages(
+    spec: ComponentSpec, stored: Stored, names: PageNames, plan: Plan, prune: bool
+) -> list[str]:
+    """The slugs of the pages that will show the component: those it lists (none
+    listed: the default page); for a group, also every page of its components, as a
+    page that shows a component shows its group."""
+    for index, slug in enumerate(spec.pages or []):
+        if slug not in names.slugs:
+            message = f"no page '{slug}' in the file or the database"
+            plan.problems.append(Problem((*spec.path, "pages", index), message))
+    slugs = set(_listed_pages(spec, names))
+    for child in spec.children:
+        slugs.update(_listed_pages(child, names))
+    if spec.is_group and not prune:
+        listed = {child.name for child in spec.children}
+        for other in stored.level(spec.name):
+            if other.name not in listed:
+                slugs.update(names.slugs_of(other.pages.all()))
+    return sorted(slugs & names.slugs)
+
+
+def _listed_pages(spec: ComponentSpec, names: PageNames) -> list[str]:
+    return [names.default] if spec.pages is None else spec.pages
+
+
 def _component_change(
-    spec: ComponentSpec, stored: Stored, plan: Plan, write: Writer
+    spec: ComponentSpec,
+    pages: list[str],
+    stored: Stored,
+    names: PageNames,
+    plan: Plan,
+    write: Writer,
 ) -> None:
     key = (spec.group, spec.name)
     noun = "group" if spec.is_group else "component"
@@ -162,11 +284,9 @@ def _component_change(
             Problem((*spec.path, "name"), _ambiguous(len(found), noun))
         )
         return
-    wanted = {**spec.fields, "position": spec.position}
     if not found:
-        plan.add(
-            Change("+", noun, reference(key), spec.path, write.component_create(spec))
-        )
+        run = write.component_create(spec, pages)
+        plan.add(Change("+", noun, reference(key), spec.path, run))
         return
     component = found[0]
     if component.is_group != spec.is_group:
@@ -174,11 +294,14 @@ def _component_change(
         message = f"'{spec.name}' is {what} in the database; rename one of them"
         plan.problems.append(Problem((*spec.path, "name"), message))
         return
+    wanted = {**spec.fields, "position": spec.position}
     current = {name: getattr(component, name) for name in wanted}
-    diffs = differences(current, wanted)
+    current["pages"] = names.slugs_of(component.pages.all())
+    diffs = differences(current, {**wanted, "pages": pages})
     if diffs:
         changed = {name: new for name, new in wanted.items() if current[name] != new}
-        run = write.component_update(component, changed)
+        moved = pages if current["pages"] != pages else None
+        run = write.component_update(component, changed, moved)
         plan.add(Change("~", noun, reference(key), spec.path, run, diffs))
 
 

@@ -128,8 +128,14 @@ TEMPLATE_FIELDS: dict[str, tuple[Check, Any]] = {
 
 @dataclass
 class PageSpec:
+    """A page: the ``page`` section (the default page, slug and hosts untouched) or
+    one entry of ``pages`` (known by its slug)."""
+
     fields: dict[str, Any]
     path: Path
+    slug: str | None = None  # None: the ``page`` section
+    hosts: list[str] | None = None  # None: left as they are
+    is_default: bool = True
 
 
 @dataclass
@@ -141,6 +147,7 @@ class ComponentSpec:
     is_group: bool = False
     position: int = 0
     children: list[ComponentSpec] = field(default_factory=list)
+    pages: list[str] | None = None  # page slugs; None: the default page
 
 
 @dataclass
@@ -159,11 +166,21 @@ class TemplateSpec:
     fields: dict[str, Any]
     components: list[str]
     path: Path
+    page: str | None = None  # a page's slug; None: every page's
 
 
 @dataclass
 class ConfigSpec:
     page: PageSpec | None = None
+    pages: list[PageSpec] | None = None  # None: no ``pages`` section
+
+    def default_page(self) -> PageSpec | None:
+        """The file's default page: the one marked ``default: true``, else the
+        first of ``pages`` (or the ``page`` section)."""
+        if self.pages is None:
+            return self.page
+        return next((p for p in self.pages if p.is_default), None)
+
     components: list[ComponentSpec] = field(default_factory=list)
     probes: list[ProbeSpec] = field(default_factory=list)
     templates: list[TemplateSpec] = field(default_factory=list)
@@ -216,7 +233,7 @@ class Reader:
 
 def read(value: Any, problems: list[Problem]) -> ConfigSpec:
     top = Reader(value, (), problems)
-    top.only({"version", "page", "components", "probes", "templates"})
+    top.only({"version", "page", "pages", "components", "probes", "templates"})
     if top.ok and top.value.get("version") != VERSION:
         top.problem(("version",), f"must be {VERSION} (write 'version: {VERSION}')")
     spec = ConfigSpec()
@@ -224,12 +241,38 @@ def read(value: Any, problems: list[Problem]) -> ConfigSpec:
         page = Reader(top.value["page"] or {}, ("page",), problems)
         page.only(set(PAGE_FIELDS))
         spec.page = PageSpec(page.table(PAGE_FIELDS), ("page",))
+    if "pages" in top.value:
+        if spec.page is not None:
+            top.problem(("page",), "use either 'page' or 'pages', not both")
+        spec.pages = _pages(top, problems)
     spec.components = _components(top, problems, group=None)
     spec.probes = [_probe(item, path, problems) for item, path in top.items("probes")]
     spec.templates = [
         _template(item, path, problems) for item, path in top.items("templates")
     ]
     return spec
+
+
+def _pages(top: Reader, problems: list[Problem]) -> list[PageSpec]:
+    specs = []
+    for item, path in top.items("pages"):
+        reader = Reader(item, path, problems)
+        reader.only({"slug", "hosts", "default", *PAGE_FIELDS})
+        specs.append(
+            PageSpec(
+                reader.table(PAGE_FIELDS),
+                path,
+                slug=reader.get("slug", text, REQUIRED) or "",
+                hosts=reader.get("hosts", texts, []),
+                is_default=reader.get("default", boolean, False),
+            )
+        )
+    marked = [spec for spec in specs if spec.is_default]
+    for spec in marked[1:]:
+        problems.append(Problem((*spec.path, "default"), "only one page is default"))
+    if specs and not marked:
+        specs[0].is_default = True
+    return specs
 
 
 def _components(
@@ -239,7 +282,9 @@ def _components(
     for position, (item, path) in enumerate(parent.items("components")):
         reader = Reader(item, path, problems)
         is_group = group is None and "components" in reader.value
-        reader.only({"name", *COMPONENT_FIELDS, *(["components"] if is_group else [])})
+        reader.only(
+            {"name", "pages", *COMPONENT_FIELDS, *(["components"] if is_group else [])}
+        )
         name = reader.get("name", text, REQUIRED)
         if name is not None and not name.strip():
             reader.problem(("name",), "must not be empty")
@@ -250,6 +295,7 @@ def _components(
             group=group,
             is_group=is_group,
             position=position,
+            pages=reader.get("pages", texts, None),
         )
         if is_group:
             spec.children = _components(reader, problems, group=spec.name)
@@ -275,12 +321,13 @@ def _probe(item: Any, path: Path, problems: list[Problem]) -> ProbeSpec:
 
 def _template(item: Any, path: Path, problems: list[Problem]) -> TemplateSpec:
     reader = Reader(item, path, problems)
-    reader.only({"name", "components", *TEMPLATE_FIELDS})
+    reader.only({"name", "components", "page", *TEMPLATE_FIELDS})
     return TemplateSpec(
         name=reader.get("name", text, REQUIRED) or "",
         fields=reader.table(TEMPLATE_FIELDS),
         components=reader.get("components", texts, []),
         path=path,
+        page=reader.get("page", text, None),
     )
 
 
@@ -300,4 +347,12 @@ def duplicates(spec: ConfigSpec, line_of: Callable[[Path], int]) -> list[Problem
                 message = f"'{item.name}' is already used at line {first}"
                 problems.append(Problem((*item.path, "name"), message))
             seen.setdefault(item.name, item.path)
+    slugs: dict[str, Path] = {}
+    for page in spec.pages or []:
+        if page.slug and page.slug in slugs:
+            first = line_of(slugs[page.slug])
+            message = f"'{page.slug}' is already used at line {first}"
+            problems.append(Problem((*page.path, "slug"), message))
+        if page.slug:
+            slugs.setdefault(page.slug, page.path)
     return problems

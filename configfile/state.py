@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.models import Component, IncidentTemplate
+from incidents.models import Component, IncidentTemplate, Page
 from probes.models import Probe
 
 Key = tuple[str | None, str]
+# The slug ``Page.get()`` gives the default page it makes on an empty install.
+FIRST_PAGE_SLUG = "main"
 
 
 def reference(key: Key) -> str:
@@ -38,11 +40,20 @@ class Stored:
     probes: dict[str, list[Probe]] = field(default_factory=dict)
     templates: dict[str, IncidentTemplate] = field(default_factory=dict)
     by_public_id: dict[str, Component] = field(default_factory=dict)
+    pages: dict[str, Page] = field(default_factory=dict)  # by slug
+    default_page: Page | None = None
 
     @classmethod
     def read(cls) -> Stored:
         stored = cls()
-        components = Component.objects.live().select_related("group")
+        pages = Page.objects.prefetch_related("hosts").order_by("-is_default", "slug")
+        stored.pages = {page.slug: page for page in pages}
+        stored.default_page = next(
+            (page for page in stored.pages.values() if page.is_default), None
+        )
+        components = (
+            Component.objects.live().select_related("group").prefetch_related("pages")
+        )
         grouped = defaultdict(list)
         for component in components.order_by("position", "id"):
             grouped[key_of(component)].append(component)
@@ -52,7 +63,9 @@ class Stored:
         for probe in Probe.objects.select_related("component__group").order_by("id"):
             named[probe.name].append(probe)
         stored.probes = dict(named)
-        templates = IncidentTemplate.objects.prefetch_related("components__group")
+        templates = IncidentTemplate.objects.select_related("page").prefetch_related(
+            "components__group"
+        )
         stored.templates = {template.name: template for template in templates}
         return stored
 
@@ -60,6 +73,28 @@ class Stored:
         """The live components of one level, in their order on the page."""
         found = [c for (g, _), cs in self.components.items() if g == group for c in cs]
         return sorted(found, key=lambda c: (c.position, c.pk))
+
+
+def host_names(page: Page) -> list[str]:
+    return sorted(host.name for host in page.hosts.all())
+
+
+class PageNames:
+    """The slug a file gives each page, and the pages that will exist.
+
+    The file's default page is the database's default page whatever its slug there
+    (the file may rename it); the others are known by their slug.
+    """
+
+    def __init__(self, default: str, slugs: set[str]) -> None:
+        self.default = default
+        self.slugs = slugs  # every page that exists once the file is applied
+
+    def slug_of(self, page: Page) -> str:
+        return self.default if page.is_default else page.slug
+
+    def slugs_of(self, pages: Any) -> list[str]:
+        return sorted(self.slug_of(page) for page in pages)
 
 
 class References:

@@ -8,12 +8,12 @@ from typing import Any
 from django.urls import reverse
 
 from incidents import services
-from incidents.models import Component, IncidentTemplate
+from incidents.models import Component, IncidentTemplate, Page
 from probes import services as probe_services
 from probes.models import Probe
 
-from .schema import ComponentSpec, ProbeSpec, TemplateSpec
-from .state import Key, swap_step_components
+from .schema import ComponentSpec, PageSpec, ProbeSpec, TemplateSpec
+from .state import FIRST_PAGE_SLUG, Key, swap_step_components
 
 Run = Callable[[], None]
 
@@ -26,12 +26,15 @@ class Writer:
     """Makes the service call for each kind of change, once the plan is run.
 
     ``registry`` holds each component by key as it comes to exist, so a probe
-    planned for a component the same file creates finds it.
+    planned for a component the same file creates finds it; ``pages`` holds each
+    page by the file's slug in the same way.
     """
 
     def __init__(self, *, dry_run: bool) -> None:
         self.dry_run = dry_run
         self.registry: dict[Key, Component] = {}
+        self.pages: dict[str, Page] = {}
+        self.default_page_slug = FIRST_PAGE_SLUG
         self.keys: dict[str, Key] = {}  # reference -> key, from the plan
         self.notes: list[str] = []
 
@@ -41,10 +44,39 @@ class Writer:
         except KeyError:
             raise Skipped from None
 
+    def page_of(self, slug: str) -> Page:
+        if slug not in self.pages:
+            if slug != self.default_page_slug:
+                raise Skipped
+            self.pages[slug] = Page.get()  # an empty install's first page
+        return self.pages[slug]
+
     def page(self, fields: dict[str, Any]) -> Run:
         return call(services.page_update, **fields)
 
-    def component_create(self, spec: ComponentSpec) -> Run:
+    def page_create(self, spec: PageSpec) -> Run:
+        def run() -> None:
+            slug = spec.slug or ""
+            self.pages[slug] = services.page_create(
+                slug=slug, hosts=spec.hosts or [], **spec.fields
+            )
+
+        return run
+
+    def page_update(self, page: Page | None, slug: str, fields: dict[str, Any]) -> Run:
+        """Change a page (None: the default page, made if there is none yet)."""
+
+        def run() -> None:
+            changed = dict(fields)
+            hosts = changed.pop("hosts", None)
+            self.pages[slug] = services.page_update(page=page, hosts=hosts, **changed)
+
+        return run
+
+    def page_delete(self, page: Page) -> Run:
+        return call(services.page_delete, page=page)
+
+    def component_create(self, spec: ComponentSpec, pages: list[str]) -> Run:
         def run() -> None:
             group = None if spec.group is None else self.component((None, spec.group))
             created = services.component_create(
@@ -52,14 +84,29 @@ class Writer:
                 is_group=spec.is_group,
                 group=group,
                 position=spec.position,
+                pages=[self.page_of(slug) for slug in pages],
                 **spec.fields,
             )
             self.registry[(spec.group, spec.name)] = created
 
         return run
 
-    def component_update(self, component: Component, fields: dict[str, Any]) -> Run:
-        return call(services.component_update, component=component, **fields)
+    def component_update(
+        self,
+        component: Component,
+        fields: dict[str, Any],
+        pages: list[str] | None = None,
+    ) -> Run:
+        """Change the fields given, and when ``pages`` is given, the pages."""
+
+        def run() -> None:
+            if fields:
+                services.component_update(component=component, **fields)
+            if pages is not None:
+                shown = [self.page_of(slug) for slug in pages]
+                services.component_pages_set(component=component, pages=shown)
+
+        return run
 
     def component_position(self, component: Component, position: int) -> Run:
         return self.component_update(component, {"position": position})
@@ -105,11 +152,17 @@ class Writer:
     def probe_delete(self, probe: Probe) -> Run:
         return call(probe_services.probe_delete, probe=probe)
 
+    def _template_page(self, spec: TemplateSpec) -> Page | None:
+        return None if spec.page is None else self.page_of(spec.page)
+
     def template_create(self, spec: TemplateSpec, keys: list[Key]) -> Run:
         def run() -> None:
             components = [self.component(key) for key in keys]
             services.template_create(
-                name=spec.name, components=components, **spec.fields
+                name=spec.name,
+                components=components,
+                page=self._template_page(spec),
+                **spec.fields,
             )
 
         return run
@@ -120,7 +173,10 @@ class Writer:
         def run() -> None:
             components = [self.component(key) for key in keys]
             services.template_update(
-                template=template, components=components, **spec.fields
+                template=template,
+                components=components,
+                page=self._template_page(spec),
+                **spec.fields,
             )
 
         return run

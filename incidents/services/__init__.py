@@ -28,7 +28,7 @@ from .maintenance import (
     maintenance_reschedule,
     maintenance_schedule,
 )
-from .page import page_components_add, page_create, page_update
+from .page import page_components_add, page_create, page_delete, page_update
 from .templates import template_create, template_delete, template_update
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "maintenance_schedule",
     "page_components_add",
     "page_create",
+    "page_delete",
     "page_update",
     "template_create",
     "template_delete",

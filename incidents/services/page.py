@@ -84,3 +84,14 @@ def page_components_add(*, page: Page, components: Iterable[Any]) -> None:
     groups = [c.group for c in components if c.group_id is not None]
     page.components.add(*components, *groups)
     events.announce_quietly()
+
+
+@transaction.atomic
+def page_delete(*, page: Page) -> None:
+    """Delete a page other than the default, with its host names. Its components and
+    incidents stay, on their other pages; its subscribers and templates go with it,
+    so a caller that keeps them checks first."""
+    if page.is_default:
+        raise ValidationError("The default page cannot be deleted.")
+    page.delete()
+    events.announce_quietly(events.Kind.PAGE_UPDATED)

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from incidents import services
 from incidents.models import Component, IncidentTemplate, Page
+from notifications.models import Channel, Subscriber, SubscriberState
 from probes.models import Probe, ProbeKindName
-from tests.conftest import ROOT, make_component
+from tests.conftest import ROOT, make_component, make_page
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +67,23 @@ def wipe() -> None:
 
 def test_it_creates_the_example_configuration() -> None:
     output = run("apply", str(EXAMPLE))
-    assert '~ page: name "Status" -> "Example Status"' in output
+    assert '~ page "main": name "Status" -> "Example Status"' in output
+    assert '+ page "internal"' in output
     assert '+ group "Example app"' in output
     assert '+ component "Example app/Login path"' in output
-    assert "Applied: 10 created, 1 changed, 0 deleted." in output
+    assert "Applied: 12 created, 1 changed, 0 deleted." in output
     page = Page.get()
     assert (page.name, page.time_zone) == ("Example Status", "Europe/Berlin")
+    internal = Page.objects.get(slug="internal")
+    assert [h.name for h in internal.hosts.all()] == ["status.example.internal"]
+    assert list(
+        internal.components.order_by("name").values_list("name", flat=True)
+    ) == [
+        "Example app",
+        "Login path",
+        "Web",
+    ]
+    assert IncidentTemplate.objects.get(name="Rollback").page == internal
     group = Component.objects.get(name="Example app", is_group=True)
     children = list(group.children.live().values_list("name", flat=True))
     assert children == ["Login path", "Web", "API"]
@@ -104,7 +117,7 @@ def test_it_writes_nothing_on_a_dry_run() -> None:
     output = run("apply", "--dry-run", str(EXAMPLE))
     assert '+ probe "Web home"' in output
     assert '+ template "Login failures"' in output
-    assert "Dry run: 10 created, 1 changed, 0 deleted; nothing written." in output
+    assert "Dry run: 12 created, 1 changed, 0 deleted; nothing written." in output
     assert not Component.objects.exists()
     assert not Probe.objects.exists()
     assert not Page.objects.exists()
@@ -131,12 +144,10 @@ def test_it_shows_config_and_position_changes_field_by_field(tmp_path: Path) -> 
         "https://example.com/app", "https://example.com/home"
     )
     # Web before Login path: both move, the others stay.
-    text = text.replace(
-        "      - name: Login path\n        description: Signing in and out.\n"
-        "      - name: Web\n        description: The web application.\n",
-        "      - name: Web\n        description: The web application.\n"
-        "      - name: Login path\n        description: Signing in and out.\n",
-    )
+    login = "      - name: Login path\n        description: Signing in and out.\n"
+    web = "      - name: Web\n        description: The web application.\n"
+    both = "        pages: [main, internal]\n"
+    text = text.replace(login + both + web + both, web + both + login + both)
     plan = run("apply", "--dry-run", write(tmp_path, text))
     assert plan.splitlines()[:-1] == [
         '~ component "Example app/Web": position 1 -> 0',
@@ -440,5 +451,210 @@ def test_it_applies_the_readme_example(tmp_path: Path) -> None:
     section = readme.split("## Configuration as code", 1)[1]
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     output = run("apply", write(tmp_path, example))
-    assert "Applied: 6 created, 1 changed, 0 deleted." in output
+    assert "Applied: 7 created, 1 changed, 0 deleted." in output
     assert Probe.objects.get(name="API health").component.name == "API"
+    login = Component.objects.get(name="Login path")
+    assert sorted(login.pages.values_list("slug", flat=True)) == ["internal", "main"]
+
+
+# Several pages --------------------------------------------------------------------
+
+TWO_PAGES = """
+    version: 1
+    pages:
+      - name: Acme
+        slug: public
+        hosts: [status.acme.test]
+        url: https://status.acme.test
+      - name: Acme internal
+        slug: internal
+        hosts: [localhost, status.acme.internal]
+        time_zone: Europe/Berlin
+        description: For Acme's employees.
+    components:
+      - name: Product
+        components:
+          - name: Login
+            pages: [public, internal]
+          - name: Session store
+            pages: [internal]
+      - name: Public API
+    templates:
+      - name: Failover
+        title: Failing over the session store
+        page: internal
+        components: [Session store]
+      - name: Login failures
+        title: Some customers cannot sign in
+        components: [Login]
+    """
+
+
+def slugs(component: str) -> list[str]:
+    return sorted(
+        Component.objects.get(name=component).pages.values_list("slug", flat=True)
+    )
+
+
+def test_it_applies_and_round_trips_two_pages(tmp_path: Path) -> None:
+    wipe()
+    output = run("apply", write(tmp_path, TWO_PAGES))
+    assert '+ page "internal"' in output
+    public, internal = Page.objects.order_by("-is_default")
+    assert (public.slug, public.is_default, public.name) == ("public", True, "Acme")
+    assert (internal.slug, internal.time_zone) == ("internal", "Europe/Berlin")
+    assert list(internal.hosts.values_list("name", flat=True)) == [
+        "localhost",
+        "status.acme.internal",
+    ]
+    assert slugs("Login") == ["internal", "public"]
+    assert slugs("Session store") == ["internal"]
+    assert slugs("Public API") == ["public"]  # no pages listed: the default page
+    assert slugs("Product") == ["internal", "public"]  # every page of its components
+    assert IncidentTemplate.objects.get(name="Failover").page == internal
+    assert IncidentTemplate.objects.get(name="Login failures").page is None
+    assert run("apply", write(tmp_path, TWO_PAGES)) == "No changes.\n"
+
+    first = run("export")
+    assert "- name: Acme\n  slug: public\n  hosts:\n  - status.acme.test\n" in first
+    assert "page: internal" in first
+    wipe()
+    run("apply", write(tmp_path, first, "exported.yaml"))
+    assert run("export") == first
+    assert run("apply", "--prune", write(tmp_path, first, "exported.yaml")) == (
+        "No changes.\n"
+    )
+
+
+def test_it_plans_page_changes_field_by_field(tmp_path: Path) -> None:
+    wipe()
+    run("apply", write(tmp_path, TWO_PAGES))
+    text = (
+        TWO_PAGES.replace("name: Acme internal", "name: Acme staff")
+        .replace("hosts: [localhost, status.acme.internal]", "hosts: [localhost]")
+        .replace("pages: [public, internal]", "pages: [public]")
+        .replace("page: internal\n", "page: public\n")
+    )
+    before = stamps()
+
+    plan = run("apply", "--dry-run", write(tmp_path, text, "changed.yaml"))
+
+    assert plan.splitlines() == [
+        '~ page "internal": name "Acme internal" -> "Acme staff"',
+        '~ page "internal": hosts ["localhost", "status.acme.internal"] -> '
+        '["localhost"]',
+        '~ component "Product/Login": pages ["internal", "public"] -> ["public"]',
+        '~ template "Failover": page "internal" -> "public"',
+        "Dry run: 0 created, 3 changed, 0 deleted; nothing written.",
+    ]
+    assert stamps() == before  # the group stays on the session store's page too
+
+
+def test_it_applies_a_file_without_pages_as_before(tmp_path: Path) -> None:
+    make_page(name="Acme", url="")
+    internal = services.page_create(name="Acme internal", slug="internal")
+    make_component(name="Session store", pages=[internal])
+    legacy = write(
+        tmp_path,
+        """
+        version: 1
+        page: {name: Acme status}
+        components:
+          - name: Login
+        """,
+    )
+
+    output = run("apply", legacy)
+
+    assert output.splitlines()[:2] == [
+        '~ page: name "Acme" -> "Acme status"',
+        '+ component "Login"',
+    ]
+    assert slugs("Login") == ["main"]
+    assert run("apply", legacy) == "No changes.\n"
+    run("apply", "--prune", legacy)
+    assert Page.objects.filter(slug="internal").exists()  # no pages section: kept
+    assert Component.objects.get(name="Session store").is_deleted
+
+
+def test_it_prunes_a_page_only_without_subscribers(tmp_path: Path) -> None:
+    make_page(name="Acme", url="")
+    old = services.page_create(name="Old", slug="old", hosts=["old.acme.test"])
+    fan = Subscriber.objects.create(
+        page=old,
+        channel=Channel.EMAIL,
+        email="fan@example.com",
+        state=SubscriberState.ACTIVE,
+    )
+    config = write(tmp_path, "version: 1\npages:\n  - name: Acme\n    slug: main\n")
+
+    message = refused("--prune", config)
+
+    assert "pages: the page 'old' (Old) is not in the file" in message
+    assert "it has 1 subscriber(s)" in message
+    assert Page.objects.filter(slug="old").exists()
+    assert run("apply", config) == "No changes.\n"  # kept without --prune
+    fan.delete()
+    assert run("apply", "--prune", config).splitlines()[0] == '- page "old"'
+    assert list(Page.objects.values_list("slug", flat=True)) == ["main"]
+
+
+def test_it_keeps_the_default_page_the_file_marks(tmp_path: Path) -> None:
+    wipe()
+    config = write(
+        tmp_path,
+        """
+        version: 1
+        pages:
+          - {name: Acme internal, slug: internal}
+          - {name: Acme, slug: public, default: true}
+        components:
+          - name: Login
+        """,
+    )
+
+    run("apply", config)
+
+    assert Page.get().slug == "public"
+    assert slugs("Login") == ["public"]
+    other = config.replace("config.yaml", "other.yaml")
+    swapped = Path(config).read_text().replace("default: true", "")
+    swapped = swapped.replace("slug: internal}", "slug: internal, default: true}")
+    Path(other).write_text(swapped)
+    message = refused(other)
+    assert "'internal' is another page than the default in the database" in message
+
+
+def test_it_reports_unknown_pages_and_two_defaults(tmp_path: Path) -> None:
+    two = write(
+        tmp_path,
+        """
+        version: 1
+        pages:
+          - {name: Acme, slug: main, default: true}
+          - {name: Acme internal, slug: internal, default: true}
+        """,
+        "two.yaml",
+    )
+    unknown = write(
+        tmp_path,
+        """
+        version: 1
+        pages:
+          - {name: Acme, slug: main}
+        components:
+          - name: Login
+            pages: [main, nowhere]
+        templates:
+          - name: Failover
+            title: Failing over
+            page: elsewhere
+        """,
+    )
+
+    assert f"{two}:4: pages[1].default: only one page is default" in refused(two)
+    message = refused(unknown)
+
+    assert f"{unknown}:6: components[0].pages[1]: no page 'nowhere'" in message
+    assert f"{unknown}:10: templates[0].page: no page 'elsewhere'" in message
+    assert not Component.objects.exists()
