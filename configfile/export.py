@@ -2,8 +2,9 @@
 
 Fields at their default are left out, so a file shows what was chosen; probe
 configs too are cut to the fields that change what the kind makes of them. The
-order is the page's (components) or by name (probes, templates), so two exports
-of the same configuration are the same text.
+order is the default page first, then by slug (pages), the page's (components) or
+by name (probes, templates), so two exports of the same configuration are the
+same text.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from configfile.source import ConfigError, read
 
 class Command(BaseCommand):
     help = (
-        "Create or update the page settings, components and groups, probes and "
+        "Create or update the pages, components and groups, probes and "
         "incident templates from a YAML file (see 'Configuration as code' in the "
         "README). Objects the file does not name are left alone unless --prune. "
         "Nothing is written when any part of the file is refused."

@@ -13,7 +13,7 @@ from configfile.source import ConfigError
 
 class Command(BaseCommand):
     help = (
-        "Write the page settings, components and groups, probes and incident "
+        "Write the pages, components and groups, probes and incident "
         "templates as a YAML file for 'apply' (component statuses are live state "
         "and heartbeat tokens are secrets: neither is written)."
     )
