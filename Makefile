@@ -122,6 +122,20 @@ bench-public: $(BIN)/.bench
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 	$(BIN)/python bench/public_read.py $(BENCH_ARGS)
 
+# A private page's read path next to the same content public, on granian, and nginx
+# on the export (not a test either; installs wrk and nginx from Debian as root):
+#   make bench-private BENCH_ARGS="--rounds 2 --duration 5"
+.PHONY: bench-private
+bench-private: $(BIN)/.bench
+	bin/ensure-services
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	    [ "$$(id -u)" = 0 ] || { echo "bench-private: please install wrk and nginx-light" \
+	        "(for example: sudo apt-get install wrk nginx-light)"; exit 1; }; \
+	    echo "bench-private: installing wrk and nginx-light from Debian's packages"; \
+	    apt-get update -qq; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
+	$(BIN)/python bench/private_read.py $(BENCH_ARGS)
+
 # Management API, /metrics and Alertmanager webhook figures on a large install's data
 # (not a test either; about 3 minutes, or 1 with --quick):
 #   make bench-api BENCH_ARGS="--quick"
