@@ -47,6 +47,7 @@ SLOW_TIERS := worker browser outage
 test: dev-venv
 	bin/ensure-services
 	$(MAKE) --no-print-directory tests/oidc/node_modules/.installed
+	$(MAKE) --no-print-directory tests/axe/node_modules/.installed
 	$(MAKE) --no-print-directory lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 ifdef PYTEST_ARGS
@@ -72,6 +73,12 @@ test-fast: dev-venv
 # oidc-provider, pinned in tests/oidc/package-lock.json).
 tests/oidc/node_modules/.installed: tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The accessibility checks of the public pages run axe-core in Chromium (pinned in
+# tests/axe/package-lock.json).
+tests/axe/node_modules/.installed: tests/axe/package-lock.json
+	cd tests/axe && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Probe throughput and lag figures (not a test; prints, never fails on a figure):

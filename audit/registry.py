@@ -48,6 +48,8 @@ AUDITED: dict[str, Audited] = {
     "incidents.incident": Audited(),
     "incidents.incidentupdate": Audited(),
     "incidents.incidenttemplate": Audited(),
+    # The files' bytes are not copied: their digests (logo_digest...) say they changed.
+    "visitor.brand": Audited(ignored=frozenset({"logo", "favicon"})),
     "probes.probe": Audited(
         # Moved by the scheduler and each heartbeat: evidence, not settings.
         ignored=frozenset({"next_due_at", "last_heartbeat_at"}),

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from visitor import badges, embed, feeds, views
+from visitor import badges, branding, embed, feeds, views
 
 app_name = "public"
 
@@ -26,4 +26,17 @@ urlpatterns = [
     ),
     path("embed.js", embed.embed_js, name="embed-js"),
     path("compact/", embed.compact, name="compact"),
+    # The page's brand: a name per file type, so each is a path of its own with
+    # the extension a static host serves it by.
+    path("brand/custom.css", branding.brand_css, name="brand-css"),
+    *(
+        path(
+            f"brand/{field}.{extension}",
+            branding.brand_file,
+            {"field": field, "extension": extension},
+            name=f"brand-{field}-{extension}",
+        )
+        for field in ("logo", "favicon")
+        for extension in ("svg", "png")
+    ),
 ]

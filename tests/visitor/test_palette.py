@@ -5,58 +5,26 @@ page, the embed and the badges draw them."""
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from pathlib import Path
 
 import pytest
 
 from visitor.badges import INDICATOR_COLOURS, STATUS_COLOURS
+from visitor.palette import apart, contrast
 
 STATIC = Path(__file__).resolve().parents[2] / "visitor/static/heliograph"
 # The stylesheet's and the embed's names for the indicator colours.
 CSS_NAMES = {"none": "ok", "minor": "minor", "major": "major", "critical": "critical"}
 OUTAGES = ["degraded_performance", "partial_outage", "major_outage"]
-
-
-def linear(channel: int) -> float:
-    c = channel / 255
-    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-
-def rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def luminance(colour: str) -> float:
-    r, g, b = (linear(c) for c in rgb(colour))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(colour: str, other: str = "#ffffff") -> float:
-    high, low = sorted([luminance(colour), luminance(other)], reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def lab(colour: str) -> tuple[float, float, float]:
-    r, g, b = (linear(c) for c in rgb(colour))
-    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
-    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
-
-    def f(t: float) -> float:
-        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
-
-    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
-
-
-def apart(one: str, other: str) -> bool:
-    """Told apart at a glance: hues at least 35 degrees apart (CIE LCh), or one
-    clearly darker (10 points of lightness). Close hues of the same lightness (an
-    amber beside an orange) read as one colour in a small dot or bar."""
-    (l1, a1, b1), (l2, a2, b2) = lab(one), lab(other)
-    hue = abs(math.degrees(math.atan2(b1, a1) - math.atan2(b2, a2))) % 360
-    return min(hue, 360 - hue) >= 35 or abs(l1 - l2) >= 10
+# The stylesheet's names of the status colours, by status.
+STATUS_NAMES = {
+    "operational": "ok",
+    "degraded_performance": "minor",
+    "partial_outage": "major",
+    "major_outage": "critical",
+    "under_maintenance": "maintenance",
+}
 
 
 def test_the_measures_tell_near_colours_from_far_ones() -> None:
@@ -83,3 +51,46 @@ def test_the_page_and_the_embed_use_the_badges_colours() -> None:
         colour = INDICATOR_COLOURS[indicator]
         assert re.search(rf"--{name}: {colour};", css), (name, colour)
         assert f'"--{indicator}{{--" + P + "-tone:{colour}}}"' in embed, indicator
+
+
+def dark_colours() -> dict[str, str]:
+    """The custom properties public.css sets for dark mode."""
+    css = (STATIC / "public.css").read_text()
+    block = re.search(
+        r"@media \(prefers-color-scheme: dark\) \{\s*:root \{(.*?)\}", css, re.S
+    )
+    assert block, "public.css has no dark mode"
+    return dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6});", block[1]))
+
+
+@pytest.mark.parametrize("status", sorted(STATUS_NAMES))
+@pytest.mark.parametrize("background", ["surface", "canvas"])
+def test_it_draws_every_status_readable_on_the_dark_background(
+    status: str, background: str
+) -> None:
+    dark = dark_colours()
+    colour = dark[STATUS_NAMES[status]]
+    assert contrast(colour, dark[background]) >= 4.5, (status, colour)
+    # The banner's words on the status colour.
+    assert contrast(colour, dark["inverse"]) >= 4.5, (status, colour)
+
+
+@pytest.mark.parametrize("one,other", list(itertools.combinations(OUTAGES, 2)))
+def test_it_never_draws_two_outages_alike_in_the_dark(one: str, other: str) -> None:
+    dark = dark_colours()
+    assert apart(dark[STATUS_NAMES[one]], dark[STATUS_NAMES[other]])
+
+
+@pytest.mark.parametrize("name", ["text", "muted", "link"])
+def test_it_keeps_the_dark_text_readable(name: str) -> None:
+    dark = dark_colours()
+    for background in ("surface", "canvas"):
+        assert contrast(dark[name], dark[background]) >= 4.5, (name, background)
+
+
+def test_the_embed_uses_the_pages_dark_colours() -> None:
+    dark = dark_colours()
+    embed = (STATIC / "embed.js").read_text()
+    dark_embed = embed[embed.index("prefers-color-scheme:dark") :]
+    for indicator, name in CSS_NAMES.items():
+        assert f'"--{indicator}{{--" + P + "-tone:{dark[name]}}}"' in dark_embed

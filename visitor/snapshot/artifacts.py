@@ -1,7 +1,8 @@
 """Which public GET paths the snapshot holds, and the file each becomes in an export.
 
 Add a public view here with one line: its URL name in ``PUBLIC`` if it takes no
-argument, or in ``PER_COMPONENT`` for one path per live component. Component,
+argument, or in ``PER_COMPONENT`` for one path per live component; a page's brand
+files are those ``brand_paths`` lists for it. Component,
 incident and history pages are chosen by ``render`` itself, as only some are
 rendered on each change.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from django.urls import get_script_prefix, reverse
 
 from incidents.models import Component, Page
+from visitor.models import Brand
 
 # Every public GET path that is the same for every visitor and shows the whole
 # page: rendered on every change.
@@ -32,6 +34,7 @@ PUBLIC: list[str] = [
     "public:badge",
     "public:embed-js",
     "public:compact",
+    "public:brand-css",
 ]
 
 # A component's own paths, for the live components matching the filters: rendered
@@ -62,6 +65,26 @@ def component_paths(page: Page | None = None) -> dict[int, ComponentPaths]:
     return found
 
 
+def brand_paths(page: Page | None = None) -> list[str]:
+    """The page's brand files (the default page's when None): each of a path named
+    by its type, so only those it has are listed."""
+    brand = (
+        Brand.objects.only("logo_type", "favicon_type")
+        .filter(page=page or Page.get())
+        .first()
+    )
+    if brand is None:
+        return []
+    return [
+        path_of(f"public:brand-{field}-{extension}")
+        for field, extension in (
+            ("logo", brand.logo_extension),
+            ("favicon", brand.favicon_extension),
+        )
+        if extension
+    ]
+
+
 # The one query parameter that selects a different artifact, and on which path.
 PAGED = ("public:history", "page")
 
@@ -72,9 +95,9 @@ def path_of(url_name: str, *args: str) -> str:
 
 
 def listed_paths() -> list[str]:
-    """The page-wide paths, then every component's own."""
+    """The page-wide paths, the brand's files, then every component's own."""
     own = [path for entry in component_paths().values() for path in entry.paths]
-    return [path_of(name) for name in PUBLIC] + own
+    return [path_of(name) for name in PUBLIC] + brand_paths() + own
 
 
 def export_name(key: str) -> str | None:

@@ -294,7 +294,8 @@ def render_site(
         components, kept_components = components_to_render(
             known=known, since=components_since, target=target
         )
-        rendered |= render_paths(target, [*page_wide, *components, *incidents])
+        brand = artifacts.brand_paths(target.page)
+        rendered |= render_paths(target, [*page_wide, *brand, *components, *incidents])
         rendered |= _history(target)
         kept += [*kept_incidents, *kept_components]
     return rendered, kept

@@ -1,5 +1,5 @@
-"""Template tags of the public page: safe Markdown, labelled times, the policy, and
-the status page an error page is for."""
+"""Template tags of the public page: safe Markdown, labelled times, the policy, the
+status page an error page is for, and that page's brand."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from incidents.models import Page
 from kit.policy import meta_policy
+from visitor.models import Brand
 
 register = template.Library()
 
@@ -42,6 +43,21 @@ def status_page(context: template.Context) -> Page | None:
         return getattr(request, "page", None) or Page.get()
     except (DatabaseError, InterfaceError):
         return None
+
+
+@register.filter
+def brand(page: object) -> Brand | None:
+    """The page's brand without its files' bytes (None for a page without one, or
+    while the database is out), read once per page object."""
+    if not isinstance(page, Page):
+        return None
+    if not hasattr(page, "_brand_shown"):
+        try:
+            shown = Brand.objects.defer("logo", "favicon").filter(page=page).first()
+        except (DatabaseError, InterfaceError):
+            shown = None
+        page._brand_shown = shown  # type: ignore[attr-defined]
+    return page._brand_shown  # type: ignore[attr-defined]
 
 
 # Text formatting only. No <img>: a picture from another host would tell that host who

@@ -13,6 +13,7 @@ from integrations.models import Integration
 from notifications.models import SubscriberState
 from probes.models import Probe
 from tokens.models import ApiToken
+from visitor.models import Brand
 
 from .base import (
     ADMINS,
@@ -143,6 +144,13 @@ def console_page_settings(who: Who, world: World) -> tuple[int, Check]:
     data = {"name": "Renamed", "slug": page.slug, "url": page.url, "time_zone": "UTC"}
     response = who.console.post(admin_url("incidents_page_change", page.pk), data)
     return response.status_code, lambda: Page.get().name == "Renamed"
+
+
+def console_brand_change(who: Who, world: World) -> tuple[int, Check]:
+    page = Page.get()
+    data = {"page": page.pk, "colour": "#1e3a5f", "header_links": ""}
+    response = who.console.post(admin_url("visitor_brand_add"), data)
+    return response.status_code, Brand.objects.filter(colour="#1e3a5f").exists
 
 
 def console_probe_add(who: Who, world: World) -> tuple[int, Check]:
@@ -340,6 +348,13 @@ CONSOLE = [
         ADMINS,
         "incidents.page",
         console_page_settings,
+    ),
+    WritePath(
+        "change the page's brand",
+        "console",
+        ADMINS,
+        "visitor.brand",
+        console_brand_change,
     ),
     WritePath("add a probe", "console", ADMINS, "probes.probe", console_probe_add),
     WritePath(

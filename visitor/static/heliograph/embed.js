@@ -71,6 +71,23 @@
     "@keyframes " + P + "-in{from{opacity:0;transform:translateY(-.25rem)}" +
       "to{opacity:1;transform:none}}",
     "@media (prefers-reduced-motion:reduce){." + P + "__notice{animation:none}}",
+    // Dark mode follows the visitor's setting, with public.css's dark colours.
+    "@media (prefers-color-scheme:dark){" +
+      "." + P + "{color:#e6e9ed}" +
+      "." + P + "__badge,." + P + "__notice{background:#1b2128;color:#e6e9ed;" +
+      "border-color:#3a4450}" +
+      "." + P + "__notice{border-left-color:var(--" + P + "-tone)}" +
+      "." + P + "__title a{color:#8ab4f8}" +
+      "." + P + "__badge:focus-visible,." + P + "__close:focus-visible," +
+      "." + P + "__notice a:focus-visible{outline-color:#8ab4f8}" +
+      "." + P + "__meta,." + P + "__close{color:#a7b1bc}" +
+      "." + P + "__close:hover{background:#12161b;color:#e6e9ed}" +
+      "." + P + "--none{--" + P + "-tone:#4ade80}" +
+      "." + P + "--minor{--" + P + "-tone:#facc15}" +
+      "." + P + "--major{--" + P + "-tone:#fb923c}" +
+      "." + P + "--critical{--" + P + "-tone:#ff8a8a}" +
+      "." + P + "--maintenance{--" + P + "-tone:#93c5fd}" +
+      "." + P + "--unknown{--" + P + "-tone:#a7b1bc}}",
   ];
 
   var containers = [];
