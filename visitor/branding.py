@@ -46,7 +46,7 @@ def brand_file(request: HttpRequest, field: str, extension: str) -> HttpResponse
     kind = EXTENSIONS[extension]
     if brand is None or getattr(brand, f"{field}_type") != kind:
         raise Http404(f"This page has no {field} of that type.")
-    response = HttpResponse(bytes(getattr(brand, field)), content_type=kind)
+    response = HttpResponse(bytes(getattr(brand, field)), content_type=kind.value)
     if kind == ImageType.SVG:
         response["Content-Security-Policy"] = SVG_POLICY
     return _cached(request, response)
