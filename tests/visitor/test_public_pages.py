@@ -26,8 +26,9 @@ UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 # Page, components, each of unresolved / upcoming / active with its two prefetches, and
 # the 90 days of every showcased component, the incidents the page shows (its bars name
-# no other page's), how fresh the monitoring's evidence is, and the page's brand.
-INDEX_QUERIES = 15
+# no other page's), how fresh the monitoring's evidence is, the page's access rules
+# (audience) and its brand.
+INDEX_QUERIES = 16
 
 
 @pytest.fixture
