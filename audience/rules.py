@@ -9,6 +9,7 @@ clock, so a warm private request costs what a public one does.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +19,19 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponseBase
 
 from kit.addresses import Network
-from kit.clients import client_address
+from kit.clients import client_ip_exact
 
 SALT = "audience.pass"
+# What lets other sites read or embed an answer: never on a private page's.
+CROSS_ORIGIN = {
+    "access-control-allow-origin",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-allow-credentials",
+    "access-control-expose-headers",
+    "access-control-max-age",
+    "cross-origin-resource-policy",
+}
 COOKIE_PREFIX = "hg_view_"
 
 
@@ -50,31 +61,37 @@ def cookie_name(page_id: str) -> str:
 
 
 def pass_make(rules: Rules, *, method: str, who: str) -> str:
-    """A viewer's pass for the page, as of its rules now."""
-    payload = {"p": rules.page_id, "v": rules.version, "m": method, "w": who}
-    return signing.dumps(payload, salt=SALT, compress=True)
+    """A viewer's pass for the page, as of its rules now: the page, the rules'
+    version, how it was won and for whom, a time and an HMAC of them all."""
+    whom = base64.urlsafe_b64encode(who.encode()).decode().rstrip("=")
+    value = f"{rules.page_id}.{rules.version}.{method}.{whom}"
+    return signing.TimestampSigner(salt=SALT).sign(value)
 
 
 def pass_read(value: str, rules: Rules) -> dict[str, Any] | None:
     """The pass's payload if it is this page's, of its current rules and not
     expired; None otherwise (forged, another page's, older rules, too old)."""
     try:
-        payload = signing.loads(
-            value, salt=SALT, max_age=settings.AUDIENCE_PASS_MAX_AGE_SECONDS
+        signed = signing.TimestampSigner(salt=SALT).unsign(
+            value, max_age=settings.AUDIENCE_PASS_MAX_AGE_SECONDS
         )
     except signing.BadSignature:
         return None
-    if not isinstance(payload, dict):
+    parts = signed.split(".")
+    if len(parts) != 4:
         return None
-    if payload.get("p") != rules.page_id or payload.get("v") != rules.version:
+    page_id, version, method, whom = parts
+    if page_id != rules.page_id or version != str(rules.version):
         return None
-    return payload
+    padded = whom + "=" * (-len(whom) % 4)
+    who = base64.urlsafe_b64decode(padded.encode()).decode(errors="replace")
+    return {"p": page_id, "v": rules.version, "m": method, "w": who}
 
 
 def network_allowed(request: HttpRequest, rules: Rules) -> bool:
     if not rules.networks:
         return False
-    address = client_address(request)
+    address = client_ip_exact(request)
     if not address:
         return False
     try:
@@ -93,7 +110,11 @@ def allowed(request: HttpRequest, rules: Rules) -> bool:
 
 
 def private_headers(response: HttpResponseBase) -> None:
-    """A private page's answer is this visitor's: never kept by a shared cache."""
+    """A private page's answer is this visitor's: never kept by a shared cache, nor
+    readable by another site's script (whose request an allowed network would let
+    in: the public API's open CORS is dropped)."""
+    for name in [h for h in response.headers if h.lower() in CROSS_ORIGIN]:
+        del response[name]
     response["Cache-Control"] = "private, no-cache"
     vary = [v.strip() for v in response.get("Vary", "").split(",") if v.strip()]
     if "Cookie" not in vary:

@@ -17,8 +17,19 @@ def rules_of(access: PageAccess | None, page: Page) -> Rules | None:
     return Rules(page.public_id, access.version, networks)
 
 
+def access_of(page: Page) -> PageAccess | None:
+    """The page's access row: no query when the page was read with it
+    (``select_related("access")``, as the page middleware does)."""
+    if page.pk is None:
+        return None  # a page not saved (made in code) has no rules
+    try:
+        return page.access  # type: ignore[attr-defined]
+    except PageAccess.DoesNotExist:
+        return None
+
+
 def rules_for(page: Page) -> tuple[PageAccess | None, Rules | None]:
-    access = PageAccess.objects.filter(page=page).first()
+    access = access_of(page)
     return access, rules_of(access, page)
 
 

@@ -56,7 +56,7 @@ def access_update(
     access.version += 1
     access.full_clean()
     access.save()
-    events.announce_quietly(events.Kind.PAGE_UPDATED)
+    events.announce_quietly(events.Kind.ACCESS_CHANGED)
     return access
 
 
@@ -121,9 +121,10 @@ def link_request(*, page: Page, email: str, link_base: str) -> bool:
     return True
 
 
-def link_redeem(*, token: str) -> Viewer:
-    """The viewer a link lets in, once: a used, expired, forged or outdated link
-    (the page's rules changed since) is refused."""
+def link_redeem(*, token: str, page: Page) -> Viewer:
+    """The viewer a link lets into ``page``, once: a used, expired, forged or
+    outdated link (the page's rules changed since), or another page's, is refused
+    (and another page's is not spent)."""
     try:
         payload = signing.loads(
             token, salt=LINK_SALT, max_age=settings.AUDIENCE_LINK_MAX_AGE_SECONDS
@@ -132,9 +133,10 @@ def link_redeem(*, token: str) -> Viewer:
         raise LinkRefused("This sign-in link has expired: ask for a new one.") from None
     except signing.BadSignature:
         raise LinkRefused("This sign-in link is not valid.") from None
-    page = Page.objects.filter(public_id=payload.get("p")).first()
-    access, rules = rules_for(page) if page is not None else (None, None)
-    if page is None or access is None or rules is None:
+    if payload.get("p") != page.public_id:
+        raise LinkRefused("This sign-in link is for another page.")
+    access, rules = rules_for(page)
+    if access is None or rules is None:
         raise LinkRefused("This page no longer lets anyone in by email.")
     email = str(payload.get("e", ""))
     if payload.get("v") != access.version or email.rsplit("@", 1)[-1] not in (

@@ -31,6 +31,8 @@ class Kind:
     # The uptime record (days, response-time hours) was rebuilt: every component's
     # bars and charts. Announced by the uptime app's rollup; nobody is notified.
     HISTORY_CHANGED = "history.changed"
+    # Who may view a page changed (audience/): every reader must know at once.
+    ACCESS_CHANGED = "access.changed"
 
 
 @dataclass(frozen=True)

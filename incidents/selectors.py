@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
@@ -16,12 +17,14 @@ from django.utils import timezone
 from incidents.evidence import Evidence, components_evidence
 from incidents.models import (
     Component,
+    Impact,
     Incident,
     IncidentQuerySet,
     IncidentUpdate,
     Page,
     worst_status,
 )
+from incidents.services.incidents import impact_of
 from incidents.status import PageStatus, page_status
 
 RECENT_LIMIT = 50
@@ -53,9 +56,36 @@ def page_components(page: Page) -> list[Component]:
         if component.group_id is not None:
             children.setdefault(component.group_id, []).append(component.status)
     for component in components:
-        if component.is_group and component.pk in children:
-            component.status = worst_status(children[component.pk])
+        if component.is_group:
+            # None of its children on this page: none of their statuses either.
+            component.status = worst_status(children.get(component.pk, []))
     return components
+
+
+def page_codes(page: Page) -> set[str]:
+    """The public ids of every component ``page`` shows or showed (deleted ones
+    too: past updates name them)."""
+    on_page = Component.objects.filter(pages=page)
+    return set(on_page.values_list("public_id", flat=True))
+
+
+def as_shown(incidents: Iterable[Incident], codes: set[str]) -> list[Incident]:
+    """The incidents with the impact the page's own components gave them: an
+    internal component's outage never makes a public incident (or the public page)
+    look worse. Their updates must be those the page shows (``incident_queryset``).
+    """
+    shown = list(incidents)
+    for incident in shown:
+        if incident.impact_override or incident.is_maintenance:
+            continue
+        statuses = [
+            entry["new_status"]
+            for update in incident.updates.all()
+            for entry in update.affected_components or ()
+            if entry.get("code") in codes
+        ]
+        incident.impact = impact_of(statuses) if statuses else Impact.NONE
+    return shown
 
 
 def visible_updates(page: Page) -> Q:
@@ -101,22 +131,22 @@ class PublicState:
 
     @cached_property
     def unresolved(self) -> list[Incident]:
-        return list(self.incidents().unresolved())
+        return self.shown(self.incidents().unresolved())
 
     @cached_property
     def upcoming(self) -> list[Incident]:
-        return list(self.incidents().upcoming().order_by("scheduled_for", "id"))
+        return self.shown(self.incidents().upcoming().order_by("scheduled_for", "id"))
 
     @cached_property
     def active(self) -> list[Incident]:
-        return list(self.incidents().active().order_by("scheduled_for", "id"))
+        return self.shown(self.incidents().active().order_by("scheduled_for", "id"))
 
     @cached_property
     def shown_codes(self) -> set[str]:
-        """The public ids of every component this page shows or showed (deleted
-        ones too: past updates name them)."""
-        on_page = Component.objects.filter(pages=self.page)
-        return set(on_page.values_list("public_id", flat=True))
+        return page_codes(self.page)
+
+    def shown(self, incidents: Iterable[Incident]) -> list[Incident]:
+        return as_shown(incidents, self.shown_codes)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -81,6 +81,10 @@ class Subscriber(models.Model):
     quarantined_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_from = models.GenericIPAddressField(null=True, blank=True)
+    # The version of a private page's rules the subscriber signed up under: a change
+    # of the rules stops the page's news to them, unless their address is at a
+    # domain the rules still allow (audience.PageAccess.version).
+    access_version = models.PositiveIntegerField(null=True, blank=True)
     # The per-address limit on confirmation mail, shared by every process through
     # this row: the last one mailed, and how many since ``confirmations_since``.
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)

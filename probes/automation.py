@@ -59,13 +59,21 @@ def _covering_incident(component: Component) -> Incident | None:
     )
 
 
-def _running_automatic_incident() -> Incident | None:
-    return (
+def _running_automatic_incident(component: Component) -> Incident | None:
+    """The running automatic incident of exactly the component's pages: a failure
+    never joins one another audience reads (an internal component's name would
+    reach the public page, or a public page would see an internal incident)."""
+    pages = set(component.pages.values_list("pk", flat=True))
+    running = (
         Incident.objects.unresolved()
         .filter(origin=Origin.AUTOMATIC, automation_stopped=False)
+        .prefetch_related("pages")
         .order_by("-started_at")
-        .first()
     )
+    for incident in running:
+        if {page.pk for page in incident.pages.all()} == pages:
+            return incident
+    return None
 
 
 @transaction.atomic
@@ -95,11 +103,13 @@ def component_apply_verdict(
         _recover(component, covering)
     elif status == ComponentStatus.UNDER_MAINTENANCE:
         _set(component, status)  # a mirrored third party's maintenance is no incident
+    elif not component.pages.exists():
+        _set(component, status)  # on no page: staff alone see it, nobody is told
     else:
         _fail(
             component,
             status,
-            covering or _running_automatic_incident(),
+            covering or _running_automatic_incident(component),
             confirmed,
             total,
         )
@@ -125,7 +135,7 @@ def _fail(
         # One automatic incident at a time: failures arriving together from several
         # workers take turns here, and the later ones join the first one's incident.
         Page.objects.select_for_update().get(pk=Page.get().pk)
-        incident = _running_automatic_incident()
+        incident = _running_automatic_incident(component)
     if incident is None:
         services.incident_create(
             name=headline,

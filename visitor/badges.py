@@ -15,13 +15,12 @@ import math
 import re
 import unicodedata
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from incidents.models import Component, ComponentStatus
-from incidents.selectors import PublicState
+from incidents.models import ComponentStatus
+from incidents.selectors import PublicState, page_components
 from visitor.pages import page_of
 
 # Seconds a browser or proxy may keep a badge: a few, as the public page and API.
@@ -150,8 +149,11 @@ def page_badge(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def component_badge(request: HttpRequest, public_id: str) -> HttpResponse:
-    shown = Component.objects.live().filter(pages=page_of(request))
-    component = get_object_or_404(shown, public_id=public_id)
+    # As the page shows it: a group's status is that of the children it shows.
+    shown = {c.public_id: c for c in page_components(page_of(request))}
+    component = shown.get(public_id)
+    if component is None:
+        raise Http404("No such component on this page.")
     return _svg_response(
         badge_svg(
             label=component.name,

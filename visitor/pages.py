@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponseBase, HttpResponseRedi
 from django.urls import get_script_prefix, set_script_prefix
 from django.utils.functional import SimpleLazyObject
 
+from audience.selectors import rules_for
 from incidents.models import Page
 
 PAGE_PATH = re.compile(r"^/p/(?P<slug>[-a-zA-Z0-9_]+)(?P<rest>/.*)?$")
@@ -37,12 +38,13 @@ def host_name(request: HttpRequest) -> str:
 def page_for_host(name: str) -> Page:
     """The page claiming the host name, else the default page: one query."""
     either = Page.objects.filter(Q(hosts__name=name) | Q(is_default=True))
+    either = either.select_related("access")  # the private page's rules, too
     page = either.order_by("is_default").first()  # the claiming page first
     return page or Page.get()
 
 
 def page_for_slug(slug: str) -> Page:
-    page = Page.objects.filter(slug=slug).first()
+    page = Page.objects.filter(slug=slug).select_related("access").first()
     if page is None:
         raise Http404(f"No page is at /p/{slug}/.")
     return page
@@ -91,6 +93,9 @@ class PageMiddleware:
         page = page_for_slug(slug)
         hosts = list(page.hosts.values_list("name", flat=True))
         if hosts and host_name(request) not in hosts:
+            if rules_for(page)[1] is not None:
+                # A private page's host name is nobody's business on another host.
+                raise Http404(f"No page is at /p/{slug}/.")
             # A page with a host of its own lives there, where the snapshot has it.
             return HttpResponseRedirect(_on_host(request, hosts[0], rest))
         request.page = page  # type: ignore[attr-defined]

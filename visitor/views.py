@@ -30,7 +30,13 @@ from django.views.decorators.http import require_safe
 
 from incidents.evidence import Evidence, components_evidence
 from incidents.models import Component, Incident, IncidentKind, MaintenanceStatus, Page
-from incidents.selectors import PublicState, component_tree, incident_queryset
+from incidents.selectors import (
+    PublicState,
+    as_shown,
+    component_tree,
+    incident_queryset,
+    page_codes,
+)
 from uptime import selectors as uptime
 from visitor.charts import UptimeBars, latency_chart, legend
 from visitor.pages import page_of
@@ -90,7 +96,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     page = page_of(request)
-    incident = get_object_or_404(incident_queryset(page), public_id=public_id)
+    found = get_object_or_404(incident_queryset(page), public_id=public_id)
+    [incident] = as_shown([found], page_codes(page))
     groups = Component.objects.filter(is_group=True)
     [shown] = _shown([incident], _group_names(groups))
     return render(request, "public/incident.html", {"page": page, "shown": shown})
@@ -280,7 +287,7 @@ def _incidents_by_month(months: list[Month], page: Page) -> list[MonthOfIncident
         started_at__lt=_month_start(after_newest, tz),
     )
     groups = Component.objects.filter(is_group=True)
-    shown = _shown(incidents, _group_names(groups))
+    shown = _shown(as_shown(incidents, page_codes(page)), _group_names(groups))
     return [
         MonthOfIncidents(
             month=dt.date(month[0], month[1], 1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -183,17 +184,70 @@ def _move_components(
     return affected
 
 
-def _pages_follow_components(incident: Incident, *, first: bool) -> None:
+def _pages_follow_components(
+    incident: Incident, *, first: bool, within: list[Page] | None = None
+) -> None:
     """An incident is on the pages of the components it names; one on no page yet
     (it names none, or only components no page shows) is on the default page. With
-    its ``first`` update, that is part of its making."""
+    its ``first`` update, that is part of its making.
+
+    An update limited to some pages (``within``) brings the incident to no other
+    page. A page the incident joins later sees the updates posted from then on:
+    those shown on every page so far stay on the pages they were shown on.
+    """
     pages = list(Page.objects.filter(components__incidents=incident).distinct())
+    if within is not None:
+        pages = [page for page in pages if page in within]
     if not pages and not incident.pages.exists():
         pages = [Page.get()]
     if first:
         pages_place(incident, pages)
-    else:
-        incident.pages.add(*pages)
+        return
+    current = set(incident.pages.values_list("pk", flat=True))
+    joining = [page for page in pages if page.pk not in current]
+    if not joining:
+        return
+    through: Any = IncidentUpdate.shown_on.through
+    earlier = incident.updates.filter(shown_on__isnull=True).values_list(
+        "pk", flat=True
+    )
+    through.objects.bulk_create(
+        [
+            through(incidentupdate_id=pk, page_id=page)
+            for pk in earlier
+            for page in current
+        ]
+    )
+    incident.pages.add(*joining)
+
+
+def _check_limited(
+    incident: Incident,
+    shown_on: list[Page],
+    first_update: bool,
+    status_before: str,
+    status: str,
+) -> None:
+    """An update on only some of the incident's pages may tell more, never move
+    what every page shows: the incident's status."""
+    everywhere = set(incident.pages.values_list("pk", flat=True))
+    if not shown_on or {page.pk for page in shown_on} >= everywhere:
+        return
+    if first_update:
+        raise ValidationError(
+            {
+                "shown_on": "An incident's first update is shown on every page it "
+                "is on: open it on fewer pages instead."
+            }
+        )
+    if status != status_before:
+        raise ValidationError(
+            {
+                "status": "An update shown on only some of the incident's pages "
+                "cannot change its status, which every page shows: post the status "
+                "change to every page, and the detail to some."
+            }
+        )
 
 
 def _check_shown_on(incident: Incident, shown_on: Iterable[Page] | None) -> list[Page]:
@@ -235,6 +289,7 @@ def incident_post_update(
        page of the incident, or only on ``shown_on`` (an internal update).
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    status_before = incident.status
     _check_transition(incident, status)
     at = _check_display_at(display_at)
     if component_statuses is None and incident.is_maintenance:
@@ -244,8 +299,11 @@ def incident_post_update(
 
     affected = _move_components(incident, component_statuses, source, actor)
     incident.components.add(*component_statuses)
-    _pages_follow_components(incident, first=not incident.updates.exists())
+    first_update = not incident.updates.exists()
+    limited = list(shown_on or ()) or None
+    _pages_follow_components(incident, first=first_update, within=limited)
     shown_on = _check_shown_on(incident, shown_on)
+    _check_limited(incident, shown_on, first_update, status_before, status)
     if source in (StatusSource.STAFF, StatusSource.API):
         incident.automation_stopped = True  # a person speaks now; the probes stop
     incident.status = status

@@ -24,6 +24,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from audience.selectors import rules_for
 from audit.recording import record
 from incidents.events import Kind
 from incidents.models import Page
@@ -100,9 +101,22 @@ def subscribers_for(event: Event) -> QuerySet[Subscriber]:
         if event.kind == Kind.COMPONENT_UPDATED
         else Q()
     )
-    page_id = event.page_id if event.page_id is not None else Page.get().pk
-    active = Subscriber.objects.filter(state=SubscriberState.ACTIVE, page_id=page_id)
-    return active.filter(scoped, channels).distinct()
+    page = event.page or Page.get()
+    active = Subscriber.objects.filter(state=SubscriberState.ACTIVE, page=page)
+    return active.filter(scoped, channels, _still_let_in(page)).distinct()
+
+
+def _still_let_in(page: Page) -> Q:
+    """Of a private page's subscribers, those its rules still let in: who signed up
+    under the rules as they are, or whose address is at an allowed domain. A public
+    page's: all of them."""
+    access, rules = rules_for(page)
+    if access is None or rules is None:
+        return Q()
+    let_in = Q(access_version=rules.version)
+    for domain in access.email_domains.split():
+        let_in |= Q(channel=Channel.EMAIL, email__iendswith=f"@{domain}")
+    return let_in
 
 
 def batch_size(channel: str) -> int:

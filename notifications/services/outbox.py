@@ -39,7 +39,8 @@ def _touched(components: list[Component]) -> list[int]:
 
 def _incident_event(change: Change, v2: V2) -> Event:
     assert change.incident is not None
-    incident = incident_queryset(v2.state.page).get(pk=change.incident.pk)
+    found = incident_queryset(v2.state.page).get(pk=change.incident.pk)
+    [incident] = v2.state.shown([found])
     body = v2.incident(incident)
     label = _SUBJECT_PREFIX.get(change.kind, body["status"].replace("_", " ").title())
     return Event(

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audience.selectors import rules_for
 from audit.recording import record
 from incidents.models import Component, Incident, Page
 from incidents.selectors import PublicState
@@ -124,6 +125,8 @@ def subscriber_subscribe(
         subscriber.signing_secret = secret = new_signing_secret()
     subscriber.scope, subscriber.incident = scope, incident
     subscriber.created_from = client_ip
+    _access, rules = rules_for(page)
+    subscriber.access_version = rules.version if rules is not None else None
     subscriber.save()
     subscriber.components.set(components)
     if subscriber.state == SubscriberState.PENDING:

@@ -416,3 +416,133 @@ def test_a_private_default_page_keeps_its_heartbeats_and_console_open(
     assert client.get("/api/v2/status.json").status_code == 401
     assert client.get("/admin/login/").status_code in (200, 302)
     assert client.get("/heartbeat/unknown-token").status_code != 401
+
+
+# What the review found --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("snapshot", [False, True])
+def test_another_site_cannot_read_a_network_allowed_private_page(
+    client: Client, internal: Page, isolated_snapshot: Any, snapshot: bool
+) -> None:
+    private(internal, ip_allowlist="10.0.0.0/8")
+    if snapshot:
+        publish.snapshot_publish()
+
+    answer = get(client, REMOTE_ADDR="10.1.2.3", HTTP_ORIGIN="https://evil.example")
+
+    assert answer.status_code == 200
+    assert ("X-Heliograph-Snapshot-Version" in answer.headers) is snapshot
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    assert "Cross-Origin-Resource-Policy" not in answer.headers
+    public = client.get("/api/v2/summary.json", HTTP_HOST="127.0.0.1")
+    assert public["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_change_of_the_rules_stops_news_to_those_it_no_longer_lets_in(
+    client: Client, internal: Page
+) -> None:
+    from notifications.models import Channel, Event
+    from notifications.services.delivery import subscribers_for
+    from notifications.services.subscribers import subscriber_subscribe
+
+    private(internal, password=PASSWORD, email_domains="acme.test")
+    outsider, _ = subscriber_subscribe(
+        channel=Channel.EMAIL,
+        email="ex-employee@example.com",
+        page=internal,
+        skip_confirmation=True,
+    )
+    employee, _ = subscriber_subscribe(
+        channel=Channel.EMAIL,
+        email="ada@acme.test",
+        page=internal,
+        skip_confirmation=True,
+    )
+
+    private(internal, password="a brand new long passphrase")
+    sessions = internal.components.get(name=SECRET)
+    make_incident(
+        name="Internal only",
+        component_statuses={sessions: ComponentStatus.PARTIAL_OUTAGE},
+    )
+    event = Event.objects.filter(page=internal, incident__name="Internal only").first()
+
+    assert event is not None
+    assert list(subscribers_for(event)) == [employee]
+    assert Subscriber.objects.filter(pk=outsider.pk).exists()  # kept, not told
+
+
+def test_making_a_page_private_takes_effect_in_the_snapshot_at_once(
+    client: Client,
+    internal: Page,
+    isolated_snapshot: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    publish.snapshot_publish()
+    assert get(client).status_code == 200
+
+    with django_capture_on_commit_callbacks(execute=True):
+        private(internal, password=PASSWORD)
+    refused = get(client)
+
+    assert refused.status_code == 401 and SECRET not in refused.content.decode()
+    sign_in(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        private(internal, password="the new staff passphrase 2026")
+    assert get(client).status_code == 401  # the old password's pass is void
+
+
+def test_an_ipv6_allowlist_matches_the_address_not_its_network(
+    client: Client, internal: Page
+) -> None:
+    private(internal, ip_allowlist="2001:db8::1/128\n2001:db8:1::/120")
+
+    assert get(client, REMOTE_ADDR="2001:db8::1").status_code == 200
+    assert get(client, REMOTE_ADDR="2001:db8::2").status_code == 401
+    assert get(client, REMOTE_ADDR="2001:db8:1::dead:beef").status_code == 401
+
+
+def test_a_proxy_header_holding_a_list_or_missing_lets_nobody_in_and_breaks_nothing(
+    client: Client, internal: Page, settings: Any
+) -> None:
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_REAL_IP"
+    private(internal, ip_allowlist="10.0.0.0/8")
+
+    listed = get(client, HTTP_X_REAL_IP="203.0.113.9, 10.0.0.5", REMOTE_ADDR="10.0.0.1")
+    missing = get(client, REMOTE_ADDR="10.0.0.1")  # the proxy's own address
+    inside = get(client, HTTP_X_REAL_IP="10.9.9.9", REMOTE_ADDR="10.0.0.1")
+
+    assert listed.status_code == missing.status_code == 401
+    assert inside.status_code == 200
+
+
+def test_a_private_pages_path_on_another_host_tells_nothing_of_its_host(
+    client: Client, internal: Page
+) -> None:
+    private(internal, password=PASSWORD)
+
+    answer = client.get("/p/internal/", HTTP_HOST="127.0.0.1")
+
+    assert answer.status_code == 404 and HOST not in answer.get("Location", "")
+
+
+def test_a_link_opened_on_another_page_is_refused_and_not_spent(
+    client: Client, internal: Page, settings: Any
+) -> None:
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "board.test"]
+    board = services.page_create(name="Board", slug="board", hosts=["board.test"])
+    private(board, password="another long password here")
+    private(internal, email_domains="acme.test")
+    queued_links()
+    ask_for_link(client, "ada@acme.test")
+    [queued] = queued_links()
+    token = queued["url"].split("token=", 1)[1]
+
+    elsewhere = client.post(
+        reverse("audience:enter"), {"token": token}, HTTP_HOST="board.test"
+    )
+    here = client.post(reverse("audience:enter"), {"token": token}, HTTP_HOST=HOST)
+
+    assert elsewhere.status_code == 403 and "another page" in elsewhere.content.decode()
+    assert here.status_code == 302

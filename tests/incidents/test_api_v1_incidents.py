@@ -411,7 +411,6 @@ def test_it_posts_an_update_shown_only_on_some_of_the_incidents_pages() -> None:
         v1(f"incidents/{incident_id}"),
         {
             "incident": {
-                "status": "identified",
                 "body": "The session store failed over.",
                 "shown_on_page_ids": [internal.public_id],
             }

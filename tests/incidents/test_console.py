@@ -530,7 +530,7 @@ def test_it_posts_an_internal_update_on_the_chosen_pages_alone(
     response = post_update(
         admin_client,
         incident,
-        status="identified",
+        status="investigating",
         body="The session store failed over.",
         shown_on=[str(internal.pk)],
     )

@@ -49,7 +49,7 @@ def two_pages() -> dict[str, Any]:
     )
     services.incident_post_update(
         incident=incident,
-        status="identified",
+        status="investigating",
         body=INTERNAL_WORDS,
         component_statuses={sessions: ComponentStatus.MAJOR_OUTAGE},
         shown_on=[internal],
@@ -456,3 +456,149 @@ def test_bars_name_no_incident_of_another_page(
 
     assert "Failover drill" not in public.content.decode()
     assert "Failover drill" in internal.content.decode()
+
+
+# What one audience must never read of another's --------------------------------------
+
+
+@pytest.mark.parametrize("internal_first", [True, False])
+def test_a_failing_internal_component_never_joins_a_public_automatic_incident(
+    client: Client, internal_first: bool
+) -> None:
+    from probes.automation import component_apply_verdict
+
+    public = make_page(name="Acme")
+    internal = services.page_create(
+        name="Internal", slug="internal", hosts=["localhost"]
+    )
+    login = make_component(name="Login", pages=[public])
+    sessions = make_component(name="Session store", pages=[internal])
+    failing = [sessions, login] if internal_first else [login, sessions]
+    for component in failing:
+        component_apply_verdict(
+            component=component,
+            status=ComponentStatus.MAJOR_OUTAGE,
+            confirmed=3,
+            total=3,
+        )
+    for component in failing:
+        component_apply_verdict(
+            component=component,
+            status=ComponentStatus.OPERATIONAL,
+            confirmed=3,
+            total=3,
+        )
+
+    public_body = client.get("/api/v2/incidents.json").content.decode()
+    told = Event.objects.filter(page=public)
+    assert "Login" in public_body and "Session store" not in public_body
+    assert all("Session store" not in json.dumps(e.payload) + e.subject for e in told)
+    internal_body = summary(client, "localhost")
+    assert "Session store" in json.dumps(internal_body)
+
+
+def test_an_update_limited_to_one_page_brings_its_incident_to_no_other(
+    client: Client, two_pages: dict[str, Any]
+) -> None:
+    secret = make_incident(
+        name="Session store primary lost its disk",
+        component_statuses={two_pages["sessions"]: ComponentStatus.PARTIAL_OUTAGE},
+    )
+    services.incident_post_update(
+        incident=secret,
+        status="investigating",
+        body="Internal: failover slows sign-in.",
+        component_statuses={two_pages["login"]: ComponentStatus.DEGRADED_PERFORMANCE},
+        shown_on=[two_pages["internal"]],
+    )
+
+    listed = client.get("/api/v2/incidents.json").json()["incidents"]
+    assert secret.public_id not in [i["id"] for i in listed]
+    assert list(secret.pages.all()) == [two_pages["internal"]]
+
+
+def test_a_page_joining_an_incident_sees_only_the_updates_from_then_on(
+    client: Client, two_pages: dict[str, Any]
+) -> None:
+    drill = make_incident(
+        name="Failover drill",
+        body="Internal: starting the drill on the session store.",
+        component_statuses={two_pages["sessions"]: ComponentStatus.PARTIAL_OUTAGE},
+    )
+    services.incident_post_update(
+        incident=drill,
+        status="identified",
+        body="Sign-in may be slow for a few minutes.",
+        component_statuses={two_pages["login"]: ComponentStatus.DEGRADED_PERFORMANCE},
+    )
+
+    [shown] = [
+        i
+        for i in client.get("/api/v2/incidents.json").json()["incidents"]
+        if i["id"] == drill.public_id
+    ]
+    bodies = [u["body"] for u in shown["incident_updates"]]
+    assert bodies == ["Sign-in may be slow for a few minutes."]
+    internal = summary(client, "localhost")["incidents"]
+    [whole] = [i for i in internal if i["id"] == drill.public_id]
+    assert len(whole["incident_updates"]) == 2
+
+
+def test_an_update_limited_to_some_pages_cannot_move_the_incidents_status(
+    two_pages: dict[str, Any],
+) -> None:
+    incident = two_pages["incident"]
+    before = incident.updates.count()
+
+    with pytest.raises(Exception, match="cannot change its status"):
+        services.incident_post_update(
+            incident=incident,
+            status="resolved",
+            body="Internal: done.",
+            shown_on=[two_pages["internal"]],
+        )
+    assert incident.updates.count() == before  # refused means nothing written
+
+
+def test_each_page_shows_the_impact_its_own_components_gave(
+    client: Client, two_pages: dict[str, Any]
+) -> None:
+    """The internal session store's major outage makes the incident critical for
+    employees; customers see the partial outage of sign-in they live with."""
+    [public] = summary(client, "127.0.0.1")["incidents"]
+    [internal] = summary(client, "localhost")["incidents"]
+    page = client.get(reverse("public:incident", args=[public["id"]])).content.decode()
+
+    assert public["impact"] == "major" and internal["impact"] == "critical"
+    assert summary(client, "127.0.0.1")["status"]["indicator"] == "major"
+    assert summary(client, "localhost")["status"]["indicator"] == "critical"
+    assert "Critical" not in page
+
+
+def test_a_groups_badge_and_status_on_a_page_are_those_of_its_children_there(
+    client: Client,
+) -> None:
+    public = make_page(name="Acme")
+    internal = services.page_create(name="Internal", slug="internal")
+    group = services.component_create(name="Accounts", is_group=True, pages=[public])
+    services.component_create(name="Login", group=group, pages=[public, internal])
+    secret = services.component_create(name="Sessions", group=group, pages=[internal])
+    services.component_set_status(
+        component=secret, status=ComponentStatus.MAJOR_OUTAGE, source="staff"
+    )
+    lonely = services.component_create(name="Billing", is_group=True, pages=[public])
+    hidden = services.component_create(name="Ledger", group=lonely, pages=[internal])
+    services.component_set_status(
+        component=hidden, status=ComponentStatus.MAJOR_OUTAGE, source="staff"
+    )
+
+    badge = client.get(reverse("public:component-badge", args=[group.public_id]))
+    groups = {
+        c["name"]: c["status"]
+        for c in client.get("/api/v2/components.json").json()["components"]
+        if c["group"]
+    }
+
+    assert "Major outage" not in badge.content.decode()
+    assert "Operational" in badge.content.decode()
+    assert groups == {"Accounts": "operational", "Billing": "operational"}

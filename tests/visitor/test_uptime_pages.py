@@ -376,8 +376,8 @@ def test_it_shows_response_time_charts_with_axes_and_units(
     url = reverse("public:component", args=[record["api"].public_id])
 
     # Page, component, its evidence, the incidents only other pages show (its bars
-    # name none of them), its 90 days, its response times.
-    with django_assert_num_queries(6):
+    # name none of them), its 90 days, its response times, the page's brand.
+    with django_assert_num_queries(7):
         page = get(client, url)
 
     assert '<h1 id="component-title">API</h1>' in page

@@ -163,7 +163,7 @@ class V2:
         if which == "unresolved":
             incidents = self.state.unresolved
         else:
-            incidents = list(queryset.incidents()[:RECENT_LIMIT])
+            incidents = self.state.shown(queryset.incidents()[:RECENT_LIMIT])
         return {"page": self.page(), "incidents": [self.incident(i) for i in incidents]}
 
     def scheduled_maintenances(self, which: str) -> Body:

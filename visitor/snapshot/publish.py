@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -322,9 +323,36 @@ def snapshot_request(*, full: bool = False, records: bool = False) -> None:
 
 def on_change(change: Change) -> None:
     """The listener: ask for a publish once the change is committed (of every
-    component's uptime record too, when the rollup rebuilt it)."""
+    component's uptime record too, when the rollup rebuilt it). A change of who may
+    view a page reaches the snapshot's readers before the commit returns."""
     if change.kind == HISTORY_CHANGED:
         ask = partial(snapshot_request, records=True)
+    elif change.kind == Kind.ACCESS_CHANGED:
+        transaction.on_commit(access_publish, robust=True)
+        ask = partial(snapshot_request, full=True)
     else:
         ask = partial(snapshot_request, full=change.kind == PAGE_UPDATED)
     transaction.on_commit(ask, robust=True)
+
+
+def access_publish(store: Store | None = None) -> Manifest | None:
+    """A new version of the snapshot with the pages' access as it is now and the
+    same artifacts: a page made private, or whose rules changed, is refused at once
+    to whoever its rules no longer let in (its artifacts are rendered again later,
+    by the full publish asked next). The export drops a page made private."""
+    store = store or current_store()
+    with store.lock():
+        previous = store.newest()
+        if previous is None:
+            return None
+        started = time.time()
+        manifest = replace(
+            previous,
+            version=max(previous.version + 1, int(started * 1000)),
+            **_pages(started),
+        )
+        store.write(manifest, {}, previous)
+    if settings.SNAPSHOT_EXPORT_DIR:
+        with store.lock():
+            snapshot_export(to=Path(settings.SNAPSHOT_EXPORT_DIR), store=store)
+    return manifest

@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.timesince import timesince
 
-from audience.rules import Rules, allowed
+from audience.rules import CROSS_ORIGIN, Rules, allowed
 from kit.policy import default_policy
 from visitor.pages import PAGE_PATH, host_name
 from visitor.snapshot import artifacts
@@ -199,7 +199,10 @@ class SnapshotMiddleware:
             self._fixed_headers(manifest.version, key, entry, gzipped is not None)
         )
         if page_slug(key) in manifest.page_access:
-            # This visitor's, never a shared cache's.
+            # This visitor's, never a shared cache's nor another site's script's.
+            headers = {
+                k: v for k, v in headers.items() if k.lower() not in CROSS_ORIGIN
+            }
             headers["Cache-Control"] = "private, no-cache"
             headers["Vary"] = ", ".join(v for v in (headers.get("Vary"), "Cookie") if v)
         now = time.time()

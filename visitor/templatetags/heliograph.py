@@ -49,7 +49,7 @@ def status_page(context: template.Context) -> Page | None:
 def brand(page: object) -> Brand | None:
     """The page's brand without its files' bytes (None for a page without one, or
     while the database is out), read once per page object."""
-    if not isinstance(page, Page):
+    if not isinstance(page, Page) or page.pk is None:
         return None
     if not hasattr(page, "_brand_shown"):
         try:
