@@ -288,6 +288,7 @@ class Reader:
         self._disk: Manifest | None = None
         self._redis: Manifest | None = None
         self._redis_checked_at = -float("inf")
+        self._redis_client: redis.Redis | None = None
         self._current: Manifest | None = None
         self._bytes: dict[str, bytes] = {}
 
@@ -311,7 +312,7 @@ class Reader:
     def _blob(self, name: str) -> bytes | None:
         body = self._bytes.get(name)
         if body is None:
-            body = self.store.blob(name, self.store.connect(READ_TIMEOUT_SECONDS))
+            body = self.store.blob(name, self._client())
             if body is not None:
                 self._bytes[name] = body
         return body
@@ -331,10 +332,19 @@ class Reader:
                 log.warning("Snapshot manifest unreadable: %s", error)
         return self._disk
 
+    def _client(self) -> redis.Redis | None:
+        """This reader's Redis client, made once (a client per request cost more
+        than the rest of a warm answer)."""
+        if self._redis_client is None:
+            self._redis_client = self.store.connect(READ_TIMEOUT_SECONDS)
+        return self._redis_client
+
     def _from_redis(self) -> Manifest | None:
-        client = self.store.connect(READ_TIMEOUT_SECONDS)
         now = time.monotonic()
-        if client is None or now - self._redis_checked_at < self.poll_seconds:
+        if now - self._redis_checked_at < self.poll_seconds:
+            return self._redis
+        client = self._client()
+        if client is None:
             return self._redis
         self._redis_checked_at = now
         try:
