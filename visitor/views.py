@@ -96,6 +96,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     page = page_of(request)
+    _refuse_nul(public_id)
     found = get_object_or_404(incident_queryset(page), public_id=public_id)
     [incident] = as_shown([found], page_codes(page))
     groups = Component.objects.filter(is_group=True)
@@ -106,6 +107,7 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_safe
 def component_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     page = page_of(request)
+    _refuse_nul(public_id)
     live = Component.objects.live().filter(is_group=False, pages=page)
     component = get_object_or_404(live.select_related("group"), public_id=public_id)
     evidence = components_evidence(timezone.now()).get(component.pk)
@@ -213,6 +215,12 @@ def _component_rows(
         )
 
     return [(row(parent), [row(c, parent) for c in kids]) for parent, kids in tree]
+
+
+def _refuse_nul(public_id: str) -> None:
+    """No id holds a NUL, which PostgreSQL refuses in a query: not found."""
+    if "\x00" in public_id:
+        raise Http404("No such id.")
 
 
 def _others_incidents(page: Page) -> set[str]:

@@ -364,3 +364,13 @@ def test_it_says_it_cannot_tell_while_the_database_is_out(settings: Any) -> None
     body = response.content.decode()
     assert "cannot reach" in body and '<a href="/">' in body
     assert "site-name" not in body
+
+
+@pytest.mark.django_db
+def test_it_answers_404_to_an_id_holding_a_nul(client: Client, settings: Any) -> None:
+    settings.DEBUG = False
+    make_page(name="Acme")
+
+    for path in ("/incidents/%00", "/incidents/a%00b", "/components/%00/"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/incidents/a%00b/", follow=True).status_code == 404
