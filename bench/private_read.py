@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -48,12 +47,9 @@ from pathlib import Path
 from common import (
     BENCH_DIR,
     CPUS,
-    ROOT,
     base_env,
     bench_database,
-    database_prepare,
     free_port,
-    open_files_raise,
     print_machine,
     print_table,
     redis_flush,
@@ -61,6 +57,7 @@ from common import (
 )
 from public_read import (
     Figures,
+    bench_prepare,
     export_to,
     incidents_create,
     measure,
@@ -362,18 +359,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (as root, make bench-private installs it)")
     env = bench_env()
-    os.environ.update(env)
-    open_files_raise()
-    shutil.rmtree(VAR_DIR, ignore_errors=True)
-    VAR_DIR.mkdir(parents=True)
-    database_prepare(env["DATABASE_URL"])
-    redis_flush(env["REDIS_URL"])
-    manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
-    subprocess.run(manage, cwd=ROOT, check=True)
-
-    import django
-
-    django.setup()
+    bench_prepare(env, VAR_DIR)
     print_machine(
         env["REDIS_URL"],
         ("Django", "granian", "psycopg"),

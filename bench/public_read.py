@@ -572,13 +572,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    env = bench_env()
+def bench_prepare(env: dict[str, str], var_dir: Path) -> None:
+    """A clean bench: this process on the bench's settings, its folder, database and
+    Redis database emptied, the static files collected, Django set up."""
     os.environ.update(env)
     open_files_raise()
-    shutil.rmtree(VAR_DIR, ignore_errors=True)
-    VAR_DIR.mkdir(parents=True)
+    shutil.rmtree(var_dir, ignore_errors=True)
+    var_dir.mkdir(parents=True)
     database_prepare(env["DATABASE_URL"])
     redis_flush(env["REDIS_URL"])
     manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
@@ -587,6 +587,12 @@ def main() -> None:
     import django
 
     django.setup()
+
+
+def main() -> None:
+    args = parse_args()
+    env = bench_env()
+    bench_prepare(env, VAR_DIR)
     print_machine(
         env["REDIS_URL"],
         ("Django", "gunicorn", "granian", "whitenoise", "psycopg"),

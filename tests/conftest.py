@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -16,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from incidents import events, services
@@ -64,6 +66,24 @@ def isolated_snapshot(settings: Any, tmp_path: Path) -> Iterator[Any]:
         client = redis.Redis.from_url(redis_url)
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+@pytest.fixture
+def database_out(django_db_blocker: Any) -> Iterator[None]:
+    """The database server stops answering: the connection points at a closed port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    kept = dict(connection.settings_dict)
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(kept)
 
 
 @pytest.fixture

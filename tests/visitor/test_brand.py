@@ -3,16 +3,13 @@ serving it from the snapshot through a database outage."""
 
 from __future__ import annotations
 
-import socket
 import struct
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -318,24 +315,6 @@ def test_it_records_the_files_digest_in_the_audit_log_not_their_bytes() -> None:
     entry = AuditEntry.objects.filter(object_type="visitor.brand").latest("pk")
     assert entry.changes["logo_digest"][1] == brand.logo_digest
     assert "logo" not in entry.changes and "favicon" not in entry.changes
-
-
-@pytest.fixture
-def database_out(django_db_blocker: Any) -> Iterator[None]:
-    """The database server stops answering: the connection points at a closed port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    kept = dict(connection.settings_dict)
-    with django_db_blocker.unblock():
-        connection.close()
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
-        try:
-            yield
-        finally:
-            connection.close()
-            connection.settings_dict.clear()
-            connection.settings_dict.update(kept)
 
 
 def test_it_publishes_each_pages_brand_and_serves_it_with_the_database_out(

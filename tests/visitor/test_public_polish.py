@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.http import Http404
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -331,24 +329,6 @@ def test_it_dresses_a_404_under_a_pages_path_as_that_page(
     body = response.content.decode()
     assert '<a class="site-name" href="/p/europe/">Acme Europe</a>' in body
     assert '<a href="/p/europe/">Back to current status</a>' in body
-
-
-@pytest.fixture
-def database_out(django_db_blocker: Any) -> Iterator[None]:
-    """The database server stops answering: the connection points at a closed port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    kept = dict(connection.settings_dict)
-    with django_db_blocker.unblock():
-        connection.close()
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
-        try:
-            yield
-        finally:
-            connection.close()
-            connection.settings_dict.clear()
-            connection.settings_dict.update(kept)
 
 
 @pytest.mark.usefixtures("database_out")
