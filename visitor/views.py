@@ -39,6 +39,7 @@ from incidents.selectors import (
 )
 from uptime import selectors as uptime
 from visitor.charts import UptimeBars, latency_chart, legend
+from visitor.models import Brand
 from visitor.pages import page_of
 
 MONTHS_PER_PAGE = 3
@@ -310,7 +311,16 @@ def _incidents_by_month(months: list[Month], page: Page) -> list[MonthOfIncident
 @require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """``/favicon.ico``, which browsers ask for on pages without an icon link (a
-    feed, an API answer): the page's icon. Not permanent: its name has a hash."""
-    response = redirect(static("heliograph/favicon.svg"))
+    feed, an API answer): the page's own icon if its brand has one, else
+    Heliograph's. Not permanent: either name carries a version."""
+    brand = Brand.objects.filter(page=page_of(request)).only(
+        "favicon_type", "favicon_digest"
+    )
+    icon = brand.first()
+    if icon is not None and icon.favicon_extension:
+        path = reverse(f"public:brand-favicon-{icon.favicon_extension}")
+        response = redirect(f"{path}?v={icon.favicon_digest}")
+    else:
+        response = redirect(static("heliograph/favicon.svg"))
     patch_cache_control(response, public=True, max_age=FAVICON_MAX_AGE_SECONDS)
     return response

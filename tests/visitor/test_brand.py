@@ -381,3 +381,18 @@ def test_it_saves_an_upload_from_the_console(admin_client: Client) -> None:
     brand = Brand.objects.get(page=page)
     assert brand.logo_type == "image/svg+xml"
     assert [link["label"] for link in brand.header_links] == ["Support", "Main site"]
+
+
+def test_it_answers_favicon_ico_with_the_pages_own_icon(
+    client: Client, europe: Page
+) -> None:
+    brand_update(page=europe, favicon=png())
+    brand = Brand.objects.get(page=europe)
+
+    own = client.get("/p/europe/favicon.ico")
+    plain = client.get("/favicon.ico")
+
+    assert own.status_code == 302
+    assert own["Location"] == f"/p/europe/brand/favicon.png?v={brand.favicon_digest}"
+    assert client.get(own["Location"])["Content-Type"] == "image/png"
+    assert plain.status_code == 302 and "heliograph/favicon" in plain["Location"]
