@@ -27,6 +27,7 @@ from tests.api_helpers import staff_user
 from tests.conftest import make_component, make_incident, make_page
 from tests.notifications.conftest import (  # noqa: F401  (fixtures)
     notifications_queue,
+    queued_tasks,
     rate_limit_cache,
     smtp_server,
 )
@@ -209,23 +210,7 @@ def test_a_wrong_network_is_refused_with_the_reason(internal: Page) -> None:
 
 def queued_links() -> list[dict[str, Any]]:
     """The sign-in mails waiting on the broker (reading takes them off)."""
-    from statuspage.celery import app
-
-    found = []
-    with app.connection_for_read() as connection:
-        queue = connection.SimpleQueue("notifications")
-        try:
-            while True:
-                message = queue.get(block=False)
-                message.ack()
-                if message.headers.get("task") == "audience.tasks.link_send":
-                    _args, kwargs, _embed = message.decode()
-                    found.append(kwargs)
-        except queue.Empty:
-            pass
-        finally:
-            queue.close()
-    return found
+    return [kwargs for _, kwargs in queued_tasks("audience.tasks.link_send")]
 
 
 def ask_for_link(client: Client, email: str) -> Any:

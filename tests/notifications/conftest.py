@@ -124,23 +124,30 @@ def notifications_queue() -> Iterator[None]:
         pass  # no broker, or the queue was never declared: nothing to drop
 
 
-def queued_send_batches() -> list[list[int]]:
-    """The delivery ids of each send task waiting on the broker's notifications
-    queue, oldest first; reading takes them off the queue."""
+def queued_tasks(task: str) -> list[tuple[Any, Any]]:
+    """The (args, kwargs) of each ``task`` waiting on the broker's notifications
+    queue, oldest first; reading takes every message off the queue."""
     from statuspage.celery import app
 
-    batches = []
+    found = []
     with app.connection_for_read() as connection:
         queue = connection.SimpleQueue("notifications")
         try:
             while True:
                 message = queue.get(block=False)
                 message.ack()
-                if message.headers.get("task") == "notifications.tasks.deliveries_send":
-                    args, _kwargs, _embed = message.decode()
-                    batches.append(list(args[0]))
+                if message.headers.get("task") == task:
+                    args, kwargs, _embed = message.decode()
+                    found.append((args, kwargs))
         except queue.Empty:
             pass
         finally:
             queue.close()
-    return batches
+    return found
+
+
+def queued_send_batches() -> list[list[int]]:
+    """The delivery ids of each send task waiting on the notifications queue."""
+    return [
+        list(args[0]) for args, _ in queued_tasks("notifications.tasks.deliveries_send")
+    ]
